@@ -1,0 +1,96 @@
+# creatorapi — build, test, demo, sanitizers.
+# `make` builds the C core for Lua 5.4 and LuaJIT plus the mock API server.
+# The same sources are listed in the rockspec (luarocks make).
+
+LUA        ?= lua5.4
+LUAJIT     ?= luajit
+BUSTED     ?= /usr/bin/busted
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+
+LUA54_CFLAGS  := $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+LUAJIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
+LUA54_LIBS    := $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
+DEP_CFLAGS    := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+DEP_LIBS      := -lcurl -lyajl -lcrypto
+
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Werror=implicit-function-declaration -Wno-unused-parameter
+CFLAGS_CORE = $(OPT) $(WARN) -std=c99 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+LDFLAGS_CORE = -shared $(EXTRA_LDFLAGS)
+
+CORE_SRC := $(sort $(wildcard src/*.c))
+CORE_HDR := $(wildcard src/*.h)
+MOCK_SRC := $(sort $(wildcard mock/*.c))
+MOCK_HDR := $(wildcard mock/*.h)
+
+BUILD    ?= build
+CORE54   := $(BUILD)/5.4/creatorapi/core.so
+COREJIT  := $(BUILD)/jit/creatorapi/core.so
+MOCK_BIN := $(BUILD)/creatorapi-mock
+
+# Paths so that the in-tree build is what `require "creatorapi"` finds.
+export LUA_PATH_5_4 := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
+export LUA_CPATH_5_4 := $(CURDIR)/$(BUILD)/5.4/?.so;;
+export LUA_PATH := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?.lua;;
+export LUA_CPATH := $(CURDIR)/$(BUILD)/jit/?.so;;
+export CREATORAPI_MOCK_BIN := $(CURDIR)/$(MOCK_BIN)
+
+.PHONY: all core core54 corejit mock test test-jit demo bench asan valgrind lint deps clean rockspec-check
+
+all: core54 corejit mock
+
+core: core54 corejit
+core54: $(CORE54)
+corejit: $(COREJIT)
+mock: $(MOCK_BIN)
+
+$(CORE54): $(CORE_SRC) $(CORE_HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) $(LUA54_CFLAGS) -o $@ $(CORE_SRC) $(LDFLAGS_CORE) $(DEP_LIBS)
+
+$(COREJIT): $(CORE_SRC) $(CORE_HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) $(LUAJIT_CFLAGS) -o $@ $(CORE_SRC) $(LDFLAGS_CORE) $(DEP_LIBS)
+
+$(MOCK_BIN): $(MOCK_SRC) $(MOCK_HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(OPT) $(WARN) -std=c99 -D_GNU_SOURCE $(LUA54_CFLAGS) $(DEP_CFLAGS) \
+	  -DMOCK_LUA_DIR='"$(CURDIR)/mock/lua"' $(EXTRA_CFLAGS) -o $@ $(MOCK_SRC) \
+	  $(EXTRA_LDFLAGS) -lmicrohttpd $(LUA54_LIBS) -lcurl -lcrypto -lpthread -lm -ldl
+
+# Debian packages the build, tests and demo need; installed when run as root.
+deps:
+	@sh .ci/deps.sh
+
+test: deps all
+	$(LUA) $(BUSTED) --lua=$(LUA) spec
+	$(LUAJIT) $(BUSTED) --lua=$(LUAJIT) --tags=jit spec
+
+demo: deps all
+	@sh examples/run-with-mock.sh $(LUA) examples/quickstart.lua
+
+bench: deps all
+	@sh examples/run-with-mock.sh $(LUA) bench/run.lua
+
+# ASan + UBSan: a separate build of core + mock, the Lua 5.4 suite against it.
+ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+asan: deps
+	$(MAKE) BUILD=build-asan OPT="$(ASAN_FLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" core54 mock
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	LUA_CPATH_5_4="$(CURDIR)/build-asan/5.4/?.so;;" CREATORAPI_MOCK_BIN="$(CURDIR)/build-asan/creatorapi-mock" \
+	  $(LUA) $(BUSTED) --lua=$(LUA) spec
+
+valgrind: deps all
+	CREATORAPI_VALGRIND=1 valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	  --suppressions=.ci/valgrind.supp $(LUA) $(BUSTED) --lua=$(LUA) spec
+
+lint:
+	luacheck lua spec examples bench mock/lua
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+	  -I src $(LUA54_CFLAGS) --suppress=missingIncludeSystem src mock
+
+clean:
+	rm -rf build build-asan
