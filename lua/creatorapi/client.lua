@@ -1,0 +1,125 @@
+--- The provider-independent part of a client: options, the C transport,
+--- validation before sending, and accounting.
+--
+-- A provider module (creativault.lua, keyapi.lua) describes its endpoints in a
+-- table and calls `client.define(Class, endpoints)` to get one method per
+-- endpoint. Each method validates its parameters (nothing is sent, and no
+-- credit spent, when they are wrong), performs one request through the C core
+-- and returns `res` or `nil, err`.
+local core = require "creatorapi.core"
+local validate = require "creatorapi.validate"
+
+local M = {}
+
+-- Options a caller may give to a client constructor, with the Lua type each takes.
+local OPTION_TYPES = {
+  api_key = "string", user_identity = "string", base_url = "string",
+  timeout = "number|false", connect_timeout = "number|false",
+  user_agent = "string", ca_file = "string", insecure = "boolean",
+  proxy = "string", max_body = "number", max_depth = "number",
+}
+
+local function check_options(where, opts, extra)
+  if type(opts) ~= "table" then
+    error(string.format("%s: options must be a table, got %s", where, type(opts)), 3)
+  end
+  for k, v in pairs(opts) do
+    local want = OPTION_TYPES[k] or (extra and extra[k])
+    if not want then
+      error(string.format("%s: unknown option %q", where, tostring(k)), 3)
+    end
+    local got = type(v)
+    if v == false and want:find("false", 1, true) then got = "false" end
+    if not want:find(got, 1, true) then
+      error(string.format("%s: option %s must be %s, got %s", where, k, want, type(v)), 3)
+    end
+  end
+end
+M.check_options = check_options
+
+--- A shallow copy of the caller's options (nil means none); raises on a non-table.
+function M.copy_options(where, opts)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(string.format("%s: options must be a table, got %s", where, type(opts)), 3)
+  end
+  local o = {}
+  for k, v in pairs(opts) do o[k] = v end
+  return o
+end
+
+--- Creates the C client and the Lua wrapper state shared by both providers.
+function M.new(class, where, opts, defaults)
+  check_options(where, opts, class.EXTRA_OPTIONS)
+  local cfg = { dialect = defaults.dialect }
+  for k in pairs(OPTION_TYPES) do cfg[k] = opts[k] end
+  cfg.base_url = (cfg.base_url or defaults.base_url):gsub("/+$", "")
+  local self = setmetatable({
+    _core = core.client(cfg),
+    _opts = opts,
+    _stats = {
+      requests = 0, errors = 0, credits_consumed = 0,
+      credits_remaining = nil, quota_remaining = nil, last_request_id = nil,
+    },
+  }, class)
+  return self
+end
+
+--- Sends one validated request and records its accounting.
+function M.send(self, req, charge)
+  local st = self._stats
+  st.requests = st.requests + 1
+  local res, err = self._core:request(req)
+  if not res then
+    st.errors = st.errors + 1
+    if err.request_id then st.last_request_id = err.request_id end
+    return nil, err
+  end
+  local meta = res.meta
+  if type(meta) == "table" then
+    if meta.request_id then st.last_request_id = meta.request_id end
+    charge(st, meta, res)
+  end
+  return res
+end
+
+--- Adds one method per endpoint to `class`.
+--  endpoint = { method=, path=, params=, auth=, prepare=function(body) } where
+--  `prepare` may check cross-field rules and return an error message.
+function M.define(class, endpoints, build_request)
+  for name, ep in pairs(endpoints) do
+    class[name] = function(self, params)
+      if getmetatable(self) ~= class then
+        error(string.format("%s: call it as client:%s(params)", name, name), 2)
+      end
+      local args, err = validate.check(ep.params, params, name)
+      if not args then return nil, err end
+      if ep.prepare then
+        err = ep.prepare(args)
+        if err then return nil, err end
+      end
+      return self:_send(build_request(ep, args))
+    end
+  end
+end
+
+--- Methods every client has.
+function M.base_methods(class)
+  function class:close()
+    self._core:close()
+  end
+  class.__close = class.close
+
+  --- Accounting since the client was created (a copy; safe to keep).
+  function class:stats()
+    local out = {}
+    for k, v in pairs(self._stats) do out[k] = v end
+    return out
+  end
+
+  class.__tostring = function(self)
+    return string.format("%s (%s)", class.NAME, self._core and tostring(self._core) or "?")
+  end
+end
+
+return M

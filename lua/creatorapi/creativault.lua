@@ -1,0 +1,264 @@
+--- CreatiVault Open API client.
+--
+--   local cv = creatorapi.creativault{ api_key = "...", user_identity = "me@example.com" }
+--   local res, err = cv:search_tiktok{ keyword = "beauty", country_code = "US", size = 20 }
+--
+-- Every endpoint is `POST {base_url}/openapi/v1/<path>` with a JSON body and
+-- the `{success,data,error,meta}` envelope. Parameters are checked against the
+-- tables below before anything is sent (see docs/api.md and docs/decisions.md).
+local base = require "creatorapi.client"
+local errors = require "creatorapi.errors"
+
+local CreatiVault = { NAME = "creatorapi.CreatiVault" }
+CreatiVault.__index = CreatiVault
+
+CreatiVault.DEFAULT_BASE_URL = "https://openapi.creativault.ai"
+CreatiVault.PREFIX = "/openapi/v1"
+
+local PLATFORMS = { "tiktok", "youtube", "instagram" }
+local LEVELS = { "S1", "S2", "S3" }
+
+-- The vendor wants gender as "0" (female) / "1" (male); accept the spellings
+-- users and older docs use and send the canonical code (api-notes §1.7).
+local GENDER = {
+  type = "string", enum = { "0", "1" },
+  map = { female = "0", male = "1", F = "0", M = "1", ["女性"] = "0", ["男性"] = "1" },
+}
+
+local function https_only(v)
+  if not v:match("^[Hh][Tt][Tt][Pp][Ss]://[^/%s]+") then
+    return "must be an https:// URL (the API only delivers webhooks over HTTPS)"
+  end
+end
+
+local function merge(...)
+  local out = {}
+  for i = 1, select("#", ...) do
+    for k, v in pairs((select(i, ...))) do out[k] = v end
+  end
+  return out
+end
+
+local function range(names, rule)
+  local out = {}
+  for _, n in ipairs(names) do
+    out[n .. "_gte"] = rule
+    out[n .. "_lte"] = rule
+  end
+  return out
+end
+
+local INT0 = { type = "integer", min = 0 }
+local NUM = { type = "number" }
+local PCT = { type = "number", min = 0, max = 100 }
+local LIST = { type = "list" }
+local BOOL = { type = "boolean" }
+local STR = { type = "string" }
+local DATE = { type = "date" }
+
+-- Filters every search endpoint takes (api-notes §1.8.2).
+local SEARCH_COMMON = merge({
+  page = { type = "integer", min = 1, max = 200 },
+  size = { type = "integer", min = 1, max = 100 },
+  keyword = STR,
+  country_code = LIST,
+  gender = GENDER,
+  has_email = BOOL,
+  language_code = LIST,
+  industry = LIST,
+  sort_order = { type = "string", enum = { "asc", "desc" } },
+  service_level = { type = "string", enum = LEVELS },
+  lang = { type = "string", enum = { "cn", "en" } },
+  audience_country_code_list = LIST,
+  audience_age_list = LIST,
+}, range({ "followers_cnt" }, INT0))
+
+local SEARCH_PARAMS = {
+  tiktok = merge(SEARCH_COMMON, {
+    sort_field = { type = "string",
+      enum = { "followers_cnt", "last10_avg_video_views_cnt", "last10_avg_video_interaction_rate" } },
+    has_mcn = BOOL, has_line = BOOL, has_zalo = BOOL,
+    product_category_id_array = LIST,
+    audience_language_code_list = LIST,
+  }, range({ "last10_avg_video_views_cnt", "last30day_gmv", "last30day_gpm",
+             "last30day_gmv_per_buyer" }, NUM),
+     range({ "last10_avg_video_interaction_rate", "last30day_commission_rate",
+             "audience_female_rate" }, PCT),
+     range({ "last_video_publish_date" }, DATE)),
+  youtube = merge(SEARCH_COMMON, {
+    sort_field = STR, has_whatsapp = BOOL, is_ai_creator = BOOL,
+    audience_language_code_list = LIST, audience_language_list = LIST,
+  }, range({ "last10_avg_video_view_count_all", "last10_avg_video_view_count_short" }, NUM),
+     range({ "last10_avg_interaction_rate_all", "last10_avg_interaction_rate_short",
+             "audience_female_rate", "female_ratio" }, PCT),
+     range({ "last_video_publish_date" }, DATE),
+     range({ "last_video_publish_time" }, STR)),
+  instagram = merge(SEARCH_COMMON, {
+    sort_field = STR, has_whatsapp = BOOL, is_product_kol = BOOL, is_ai_creator = BOOL,
+    is_top_creator = BOOL, audience_language_list = LIST,
+  }, range({ "last10_avg_video_view_count" }, NUM),
+     range({ "last10_avg_video_interaction_rate", "female_ratio" }, PCT),
+     range({ "last_video_publish_time" }, STR)),
+}
+
+local TASK_COMMON = {
+  platform = { type = "string", enum = PLATFORMS, required = true },
+  task_name = STR,
+  webhook_url = { type = "string", check = https_only },
+  start_time = INT0,
+  end_time = INT0,
+}
+
+--- The endpoint table: method name → { path, params, auth }.
+--  auth: "full" (X-API-Key + X-User-Identity), "key" (X-API-Key only), "none".
+CreatiVault.ENDPOINTS = {
+  search_tiktok = { path = "/creators/tiktok/search", params = SEARCH_PARAMS.tiktok },
+  search_youtube = { path = "/creators/youtube/search", params = SEARCH_PARAMS.youtube },
+  search_instagram = { path = "/creators/instagram/search", params = SEARCH_PARAMS.instagram },
+  lookalike = {
+    path = "/creators/lookalike",
+    params = {
+      username = { type = "string", nonempty = true },
+      profile_url = { type = "string", nonempty = true },
+      platform = { type = "string", enum = PLATFORMS },
+      target_platform = { type = "string", enum = PLATFORMS },
+      target_region = STR,
+      target_language = STR,
+      -- The API clamps limit to 50 rather than refusing larger values.
+      limit = { type = "integer", min = 1 },
+      follower_min = INT0, follower_max = INT0,
+      avg_views_min = INT0, avg_views_max = INT0,
+      female_rate_min = PCT,
+      lang = { type = "string", enum = { "cn", "en" } },
+      service_level = { type = "string", enum = LEVELS },
+    },
+    prepare = function(args)
+      if args.username == nil and args.profile_url == nil then
+        return errors.validation("username", "username or profile_url is required")
+      end
+      if args.username then args.username = args.username:gsub("^@", "") end
+    end,
+  },
+  submit_task = {
+    path = "/collection/tasks/submit",
+    params = merge(TASK_COMMON, {
+      task_type = { type = "string", required = true,
+        enum = { "LINK_BATCH", "FILE_UPLOAD", "CREATOR_VIDEO", "POST_VIDEO" } },
+      values = { type = "string_array", min = 1, max = 500, required = true },
+    }),
+  },
+  submit_keyword_task = {
+    path = "/collection/tasks/keyword-submit",
+    params = merge(TASK_COMMON, {
+      keywords = { type = "string_array", min = 1, max = 10, required = true },
+    }),
+  },
+  task_status = {
+    path = "/collection/tasks/status",
+    params = { task_id = { type = "string", nonempty = true, required = true } },
+  },
+  task_data = {
+    path = "/collection/tasks/data",
+    params = {
+      task_id = { type = "string", nonempty = true, required = true },
+      page = { type = "integer", min = 1 },
+      size = { type = "integer", min = 1, max = 100 },
+    },
+  },
+  export_task = {
+    path = "/collection/tasks/export",
+    params = {
+      task_id = { type = "string", nonempty = true, required = true },
+      format = { type = "string", enum = { "xlsx", "csv", "html" }, required = true },
+    },
+  },
+  download_url = {
+    path = "/files/download-url", auth = "key",
+    params = {
+      file_id = { type = "string", nonempty = true },
+      file_name = { type = "string", nonempty = true },
+    },
+    prepare = function(args)
+      if args.file_id == nil and args.file_name == nil then
+        return errors.validation("file_id", "file_id or file_name is required")
+      end
+    end,
+  },
+}
+
+local function build_request(ep, args)
+  return {
+    method = "POST",
+    path = CreatiVault.PREFIX .. ep.path,
+    body = args,
+    auth = ep.auth or "full",
+  }
+end
+
+-- Accounting from the envelope's meta (api-notes §1.3): credits_consumed is
+-- what this call cost; credits_remaining the balance (-1: unlimited);
+-- quota_remaining the daily request quota (-1: unlimited), not a balance.
+local function charge(st, meta)
+  if type(meta.credits_consumed) == "number" then
+    st.credits_consumed = st.credits_consumed + meta.credits_consumed
+  end
+  if type(meta.credits_remaining) == "number" then st.credits_remaining = meta.credits_remaining end
+  if type(meta.quota_remaining) == "number" then st.quota_remaining = meta.quota_remaining end
+end
+
+function CreatiVault:_send(req)
+  return base.send(self, req, charge)
+end
+
+base.define(CreatiVault, CreatiVault.ENDPOINTS, build_request)
+base.base_methods(CreatiVault)
+
+--- search_creators(platform, params): the search endpoint of one platform.
+function CreatiVault:search_creators(platform, params)
+  local m = type(platform) == "string" and CreatiVault["search_" .. platform]
+  if not m or not SEARCH_PARAMS[platform] then
+    return nil, errors.validation("platform", string.format(
+      "must be one of \"tiktok\", \"youtube\", \"instagram\" (got %s)", tostring(platform)))
+  end
+  return m(self, params)
+end
+
+--- verify_webhook(challenge): the public connectivity check (no auth headers).
+function CreatiVault:verify_webhook(challenge)
+  if challenge ~= nil and type(challenge) ~= "string" then
+    return nil, errors.validation("challenge", "expected a string, got " .. type(challenge))
+  end
+  return self:_send{ method = "POST", path = CreatiVault.PREFIX .. "/webhook/verify",
+                     body = { challenge = challenge or "" }, auth = "none" }
+end
+
+--- call(path, body [, opts]): any endpoint the SDK does not know yet.
+--  `path` is relative to /openapi/v1 (e.g. "/creators/nl-search").
+function CreatiVault:call(path, body, opts)
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+    error("call: path must be a string starting with '/'", 2)
+  end
+  if body ~= nil and type(body) ~= "table" then
+    error("call: body must be a table or nil", 2)
+  end
+  return self:_send{ method = "POST", path = CreatiVault.PREFIX .. path, body = body or {},
+                     auth = opts and opts.auth or "full" }
+end
+
+local M = {}
+M.Client = CreatiVault
+M.SEARCH_PARAMS = SEARCH_PARAMS
+
+--- creatorapi.creativault{ api_key=, user_identity=, base_url=, timeout=, ... }
+--  api_key and user_identity default to $CREATIVAULT_API_KEY and
+--  $CREATIVAULT_USER_IDENTITY, base_url to $CREATIVAULT_BASE_URL or the vendor host.
+function M.new(opts)
+  local o = base.copy_options("creatorapi.creativault", opts)
+  o.api_key = o.api_key or os.getenv("CREATIVAULT_API_KEY")
+  o.user_identity = o.user_identity or os.getenv("CREATIVAULT_USER_IDENTITY")
+  o.base_url = o.base_url or os.getenv("CREATIVAULT_BASE_URL")
+  return base.new(CreatiVault, "creatorapi.creativault", o,
+    { dialect = "creativault", base_url = CreatiVault.DEFAULT_BASE_URL })
+end
+
+return M

@@ -1,0 +1,105 @@
+--- KeyAPI (TikTok analytics) client.
+--
+--   local ka = creatorapi.keyapi{ api_key = "..." }
+--   local res, err = ka:influencer_list{ region = "US", page_num = 1, page_size = 10 }
+--
+-- Endpoints are `GET https://api.keyapi.ai/v1/tiktok/...` with query
+-- parameters, `Authorization: Bearer`, and the `{code,message,data,requestId}`
+-- envelope. Every call costs one credit (billed per request, not per row).
+local base = require "creatorapi.client"
+local errors = require "creatorapi.errors"
+
+local KeyAPI = { NAME = "creatorapi.KeyAPI" }
+KeyAPI.__index = KeyAPI
+KeyAPI.DEFAULT_BASE_URL = "https://api.keyapi.ai"
+
+local INT0 = { type = "integer", min = 0 }
+local NUM = { type = "number" }
+local STR = { type = "string" }
+
+local function minmax(names, rule, into)
+  for _, n in ipairs(names) do
+    into["min_" .. n] = rule
+    into["max_" .. n] = rule
+  end
+  return into
+end
+
+-- Paging shared by the analytics list endpoints (api-notes §2.5): page_num
+-- 1–10000, page_size at most 10. The SDK sends the largest page by default.
+local PAGING = {
+  page_num = { type = "integer", min = 1, max = 10000, default = 1 },
+  page_size = { type = "integer", min = 1, max = 10, default = 10 },
+}
+
+local function with(t, extra)
+  local out = {}
+  for k, v in pairs(t) do out[k] = v end
+  for k, v in pairs(extra or {}) do out[k] = v end
+  return out
+end
+
+KeyAPI.ENDPOINTS = {
+  influencer_list = {
+    path = "/v1/tiktok/influencer/list/analytics",
+    params = minmax({ "total_followers_cnt", "total_digg_cnt", "total_views_cnt",
+                      "total_views_7d_cnt", "per_video_product_views_avg_cnt",
+                      "per_video_product_views_avg_7d_cnt" }, INT0,
+      minmax({ "interaction_rate" }, NUM, with(PAGING, {
+        region = { type = "string", nonempty = true, required = true },
+        product_category_id = STR,
+        influencer_category_name = STR,
+        influencer_sort_field_v2 = { type = "integer", enum = { 0, 1, 2, 3, 4, 5, 6 } },
+        sort_type = { type = "integer", enum = { 0, 1 } },
+        gender = STR,
+        influencer_language = STR,
+        show_case_flag = { type = "integer", enum = { 0, 1 } },
+        sales_flag = { type = "integer", min = 0, max = 4 },
+        seller_id = STR,
+      }))),
+  },
+}
+
+local function build_request(ep, args)
+  return { method = "GET", path = ep.path, query = args }
+end
+
+-- KeyAPI bills 1 credit per successful request and reports no balance.
+local function charge(st)
+  st.credits_consumed = st.credits_consumed + 1
+end
+
+function KeyAPI:_send(req)
+  return base.send(self, req, charge)
+end
+
+base.define(KeyAPI, KeyAPI.ENDPOINTS, build_request)
+base.base_methods(KeyAPI)
+
+--- get(path, params): any KeyAPI GET endpoint the SDK does not know yet.
+--  Values are sent as given (nil/null dropped, lists joined with ",").
+function KeyAPI:get(path, params)
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
+    error("get: path must be a string starting with '/'", 2)
+  end
+  if params ~= nil and type(params) ~= "table" then
+    error("get: params must be a table or nil", 2)
+  end
+  return self:_send{ method = "GET", path = path, query = params or {} }
+end
+
+local M = {}
+M.Client = KeyAPI
+
+--- creatorapi.keyapi{ api_key=, base_url=, timeout=, ... }
+--  api_key defaults to $KEYAPI_TOKEN, base_url to $KEYAPI_API_BASE_URL or the vendor host.
+function M.new(opts)
+  local o = base.copy_options("creatorapi.keyapi", opts)
+  o.api_key = o.api_key or os.getenv("KEYAPI_TOKEN")
+  o.base_url = o.base_url or os.getenv("KEYAPI_API_BASE_URL")
+  return base.new(KeyAPI, "creatorapi.keyapi", o,
+    { dialect = "keyapi", base_url = KeyAPI.DEFAULT_BASE_URL })
+end
+
+M.errors = errors
+return M
