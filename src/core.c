@@ -1,0 +1,67 @@
+/*
+ * core.c — luaopen_creatorapi_core, the only exported symbol.
+ *
+ * Wires the parts into one module table:
+ *   json (json.h), client (client.c), errors (error.c), encode_query
+ *   (query.c), hmac/sha256 (hmac.c), sleep/monotonic (util.c),
+ *   _VERSION, curl_version.
+ *
+ * Re-entrant: busted's insulate() drops package.loaded and requires the
+ * module again in the same process while the .so (and its statics) stay
+ * loaded (pitfall 14). Metatables are looked up or created by registry name
+ * and refreshed in place; curl_global_init runs once per process.
+ */
+#include <stdlib.h>
+
+#include <curl/curl.h>
+
+#include "client.h"
+#include "error.h"
+#include "hmac.h"
+#include "json.h"
+#include "query.h"
+#include "util.h"
+#include "version.h"
+
+/* Exported despite -fvisibility=hidden. */
+#if defined(__GNUC__)
+#define CRA_EXPORT __attribute__((visibility("default")))
+#else
+#define CRA_EXPORT
+#endif
+
+CRA_EXPORT int luaopen_creatorapi_core(lua_State *L);
+
+/* curl_global_init is not thread-safe on every libcurl build: require the
+ * module before starting threads. Hosts that already initialised libcurl
+ * (and want to keep their own flags) set CREATORAPI_NO_CURL_INIT=1. */
+static int cra_curl_initialised = 0;
+
+static int cra_curl_global_init(void) {
+  if (cra_curl_initialised) return 1;
+  if (getenv("CREATORAPI_NO_CURL_INIT") == NULL) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return 0;
+  }
+  cra_curl_initialised = 1;
+  return 1;
+}
+
+int luaopen_creatorapi_core(lua_State *L) {
+  if (!cra_curl_global_init()) return luaL_error(L, "creatorapi.core: curl_global_init failed");
+
+  lua_newtable(L);
+  cra_json_open(L);
+  cra_error_open(L);
+  cra_client_open(L);
+  cra_query_open(L);
+  cra_hmac_open(L);
+  cra_util_open(L);
+
+  lua_pushliteral(L, "creatorapi.core");
+  lua_setfield(L, -2, "_NAME");
+  lua_pushliteral(L, CRA_VERSION);
+  lua_setfield(L, -2, "_VERSION");
+  lua_pushstring(L, curl_version_info(CURLVERSION_NOW)->version);
+  lua_setfield(L, -2, "curl_version");
+  return 1;
+}

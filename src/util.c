@@ -1,0 +1,86 @@
+/*
+ * util.c — growable buffer, sleep and monotonic clock (see util.h).
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+int cra_buf_append(cra_buf_t *b, const char *p, size_t n) {
+  if (n == 0 && b->data != NULL) return 1;
+  if (b->len + n + 1 < b->len) return 0; /* size_t overflow */
+  if (b->len + n + 1 > b->cap) {
+    size_t cap = b->cap ? b->cap : 256;
+    char *q;
+    while (cap < b->len + n + 1) {
+      if (cap > ((size_t)-1) / 2) { cap = b->len + n + 1; break; }
+      cap *= 2;
+    }
+    q = (char *)realloc(b->data, cap);
+    if (q == NULL) return 0;
+    b->data = q;
+    b->cap = cap;
+  }
+  if (n) memcpy(b->data + b->len, p, n);
+  b->len += n;
+  b->data[b->len] = '\0';
+  return 1;
+}
+
+int cra_buf_appendz(cra_buf_t *b, const char *s) {
+  return cra_buf_append(b, s, strlen(s));
+}
+
+void cra_buf_reset(cra_buf_t *b) {
+  b->len = 0;
+  if (b->data) b->data[0] = '\0';
+}
+
+void cra_buf_free(cra_buf_t *b) {
+  free(b->data);
+  b->data = NULL;
+  b->len = b->cap = 0;
+}
+
+void cra_sleep(double seconds) {
+  struct timespec ts, rem;
+  if (!(seconds > 0)) return; /* also rejects NaN */
+  if (seconds > 1e9) seconds = 1e9;
+  ts.tv_sec = (time_t)seconds;
+  ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
+  if (ts.tv_nsec >= 1000000000L) ts.tv_nsec = 999999999L;
+  /* Restart after signals so core.sleep(s) really waits s seconds. */
+  while (nanosleep(&ts, &rem) != 0 && errno == EINTR) ts = rem;
+}
+
+double cra_monotonic(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* core.sleep(seconds) */
+static int cra_l_sleep(lua_State *L) {
+  lua_Number s = luaL_checknumber(L, 1);
+  luaL_argcheck(L, s >= 0 && s == s, 1, "non-negative number expected");
+  cra_sleep((double)s);
+  return 0;
+}
+
+/* core.monotonic() → seconds (float) from an arbitrary fixed point */
+static int cra_l_monotonic(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)cra_monotonic());
+  return 1;
+}
+
+void cra_util_open(lua_State *L) {
+  static const luaL_Reg fns[] = {
+    {"sleep", cra_l_sleep},
+    {"monotonic", cra_l_monotonic},
+    {NULL, NULL}
+  };
+  cra_setfuncs(L, fns, 0);
+}

@@ -1,0 +1,34 @@
+/*
+ * util.h — small C helpers with no Lua state: a growable byte buffer, sleep,
+ * a monotonic clock, and the Lua bindings core.sleep / core.monotonic.
+ *
+ * cra_buf_t never calls the Lua API, so it is safe to use from libcurl
+ * callbacks (practice 8: nothing there may raise). Allocation failure is
+ * reported by return value, never by longjmp.
+ */
+#ifndef CRA_UTIL_H
+#define CRA_UTIL_H
+
+#include <stddef.h>
+#include "compat.h"
+
+typedef struct cra_buf {
+  char *data;   /* NUL-terminated when non-NULL (one spare byte kept) */
+  size_t len;
+  size_t cap;
+} cra_buf_t;
+
+/* Appends n bytes; returns 1, or 0 when realloc failed (buffer unchanged). */
+CRA_HIDDEN int cra_buf_append(cra_buf_t *b, const char *p, size_t n);
+CRA_HIDDEN int cra_buf_appendz(cra_buf_t *b, const char *s);
+/* Keeps the allocation, forgets the content. */
+CRA_HIDDEN void cra_buf_reset(cra_buf_t *b);
+CRA_HIDDEN void cra_buf_free(cra_buf_t *b);
+
+CRA_HIDDEN void cra_sleep(double seconds);
+CRA_HIDDEN double cra_monotonic(void);
+
+/* Adds sleep and monotonic to the table on top. stack: [-0, +0] */
+CRA_HIDDEN void cra_util_open(lua_State *L);
+
+#endif /* CRA_UTIL_H */
