@@ -1,0 +1,57 @@
+/*
+ * json.h — the JSON codec of creatorapi.core (yajl 2 parser, hand-written
+ * encoder). Rules for users are in docs/json.md; the layer contract is in
+ * docs/internals.md.
+ *
+ * Ownership: neither function keeps a pointer to its input after returning.
+ * Every C allocation they make (yajl handle, scratch and output buffers) is
+ * owned by a userdata "box" with __gc on the Lua stack while it is in use and
+ * freed explicitly before returning, so a Lua memory error that longjmps out
+ * of the middle of a parse or encode leaks nothing: the box is collected.
+ */
+#ifndef CRA_JSON_H
+#define CRA_JSON_H
+
+#include <stddef.h>
+#include "compat.h"
+
+/* Registry name of the metatable set on every decoded array. */
+#define CRA_JSON_ARRAY_MT "creatorapi.array"
+/* Default nesting limit for decode and encode. */
+#define CRA_JSON_MAX_DEPTH 1000
+
+/* stack: [-0, +1]
+ * Pushes the decoded value and returns 1, or pushes an error message and
+ * returns 0. Memory errors propagate as Lua errors; no yajl memory leaks.
+ * Requires cra_json_open to have run in this Lua state (metatables). */
+CRA_HIDDEN int cra_json_decode(lua_State *L, const char *text, size_t len,
+                               int max_depth);
+
+/* stack: [-0, +1]
+ * Encodes the value at idx; pushes the string and returns 1, or pushes an
+ * error message and returns 0. Memory errors propagate as Lua errors. */
+CRA_HIDDEN int cra_json_encode(lua_State *L, int idx, int max_depth);
+
+/* stack: [-0, +0]
+ * Adds json_decode, json_encode, null, array_mt to the table on top.
+ * Safe to call again (re-required module). */
+CRA_HIDDEN void cra_json_open(lua_State *L);
+
+/* Shared between json_decode.c and json_encode.c. */
+
+/* stack: [-0, +0] Registers the encoder's internal metatable and sets
+ * json_encode on the table on top (called by cra_json_open). */
+CRA_HIDDEN void cra_json_encode_open(lua_State *L);
+
+/* Returns len when s[0..len) is valid UTF-8 (no overlongs, no surrogates,
+ * nothing above U+10FFFF), else the offset of the first bad byte. */
+CRA_HIDDEN size_t cra_json_utf8_check(const unsigned char *s, size_t len);
+
+/* Locale-independent strtod on a NUL-terminated string (always '.'). */
+CRA_HIDDEN double cra_json_strtod(const char *s, char **end);
+
+/* Locale-independent "%.<prec>g" of a finite double into buf (size >= 32).
+ * Returns the number of bytes written. */
+CRA_HIDDEN int cra_json_fmt_double(char *buf, size_t size, int prec, double x);
+
+#endif /* CRA_JSON_H */
