@@ -135,10 +135,12 @@ static void cra_error_decorate(lua_State *L, const cra_envelope_ctx *c,
     lua_getfield(L, c->headers_idx, "retry-after");
     if (lua_type(L, -1) == LUA_TSTRING) {
       long long secs;
-      if (cra_retry_after_parse(lua_tostring(L, -1), &secs))
-        cra_error_setint(L, "retry_after", secs);
+      int ok = cra_retry_after_parse(lua_tostring(L, -1), &secs);
+      lua_pop(L, 1);
+      if (ok) cra_error_setint(L, "retry_after", secs);
+    } else {
+      lua_pop(L, 1);
     }
-    lua_pop(L, 1);
   }
   if (c->method) cra_error_setstr(L, "method", c->method);
   if (c->path) cra_error_setstr(L, "path", c->path);

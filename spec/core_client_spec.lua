@@ -1,0 +1,580 @@
+-- creatorapi.core client (src/client.c, transport.c, envelope.c, error.c)
+-- against real sockets: a LuaSocket HTTP peer (spec/support/raw_http_server.lua,
+-- run with lua5.4 as a child process) and `openssl s_server` for TLS.
+-- Tagged #jit so the Makefile's LuaJIT run covers it too.
+local core = require "creatorapi.core"
+local socket = require "socket"
+
+local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")) or "spec"
+local SERVER = HERE .. "/support/raw_http_server.lua"
+local KEY = "cv_live_TOPSECRETkey123"
+local IDENT = "ops@example.com"
+
+local function free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+local function wait_port(port, secs)
+  local deadline = socket.gettime() + secs
+  repeat
+    local c = socket.tcp()
+    c:settimeout(0.2)
+    local ok = c:connect("127.0.0.1", port)
+    c:close()
+    if ok then return true end
+    socket.sleep(0.02)
+  until socket.gettime() > deadline
+  return false
+end
+
+-- Starts cmd in the background; returns its pid (we kill only that pid).
+local function spawn(cmd)
+  local p = assert(io.popen(cmd .. " >/dev/null 2>&1 & echo $!"))
+  local pid = tonumber(p:read("*l"))
+  p:close()
+  return assert(pid, "could not start: " .. cmd)
+end
+
+local function control(port, path)
+  local c = assert(socket.connect("127.0.0.1", port))
+  c:settimeout(5)
+  c:send("GET " .. path .. " HTTP/1.1\r\nHost: test\r\n\r\n")
+  local all = c:receive("*a")
+  c:close()
+  return all and all:match("\r\n\r\n(.*)$")
+end
+
+local function server_log(port)
+  return assert(load(control(port, "/__log")))()
+end
+
+describe("core client #jit", function()
+  local port, pid, base
+
+  local function client(extra)
+    local cfg = { base_url = base, dialect = "creativault", api_key = KEY, user_identity = IDENT }
+    for k, v in pairs(extra or {}) do cfg[k] = v end
+    return core.client(cfg)
+  end
+
+  local function ka_client(extra)
+    local cfg = { base_url = base, dialect = "keyapi", api_key = KEY }
+    for k, v in pairs(extra or {}) do cfg[k] = v end
+    return core.client(cfg)
+  end
+
+  lazy_setup(function()
+    port = free_port()
+    pid = spawn("exec lua5.4 " .. SERVER .. " " .. port)
+    assert(wait_port(port, 5), "test server did not start")
+    base = "http://127.0.0.1:" .. port
+  end)
+
+  lazy_teardown(function()
+    pcall(control, port, "/__quit")
+    os.execute("kill " .. pid .. " 2>/dev/null")
+  end)
+
+  before_each(function()
+    control(port, "/__reset")
+  end)
+
+  describe("request shape", function()
+    it("GET sends auth headers, Accept, User-Agent and the encoded query", function()
+      local c = client()
+      local res, err = c:request {
+        method = "GET", path = "/cv/ok",
+        query = { b = 183.0, a = true, z = false, list = { "x y", 2, 3.5 }, gone = core.null,
+                  s = "a&b=c/é~", neg = -7 },
+      }
+      assert.is_nil(err)
+      assert.equal(200, res.status)
+      assert.same({ 1, 2, 3 }, { res.data.items[1], res.data.items[2], res.data.items[3] })
+      assert.equal("req_ok", res.meta.request_id)
+      assert.equal("hdr-req-id", res.headers["x-request-id"])
+      assert.equal("application/json", res.headers["content-type"])
+      local log = server_log(port)
+      assert.equal(1, #log.requests)
+      local r = log.requests[1]
+      assert.equal("GET", r.method)
+      assert.equal("/cv/ok?a=true&b=183&list=x%20y,2,3.5&neg=-7&s=a%26b%3Dc%2F%C3%A9~&z=false", r.target)
+      assert.equal(KEY, r.headers["x-api-key"])
+      assert.equal(IDENT, r.headers["x-user-identity"])
+      assert.equal("application/json", r.headers["accept"])
+      assert.is_nil(r.headers["content-type"])
+      assert.is_nil(r.headers["authorization"])
+      assert.equal("creatorapi-lua/" .. core._VERSION .. " libcurl/" .. core.curl_version,
+        r.headers["user-agent"])
+      assert.equal("", r.body)
+      c:close()
+    end)
+
+    it("POST sends the JSON body with Content-Type, {} for a nil body", function()
+      local c = client({ user_agent = "my-app/1.0" })
+      local res = assert(c:request { method = "POST", path = "/cv/ok", body = { page = 1, keyword = "cat" } })
+      assert.equal(200, res.status)
+      assert(c:request { method = "POST", path = "/cv/ok" })
+      local log = server_log(port)
+      local r1, r2 = log.requests[1], log.requests[2]
+      assert.equal("POST", r1.method)
+      assert.equal("application/json", r1.headers["content-type"])
+      assert.same({ page = 1, keyword = "cat" }, core.json_decode(r1.body))
+      assert.equal(tostring(#r1.body), r1.headers["content-length"])
+      assert.is_nil(r1.headers["expect"])
+      assert.equal("my-app/1.0", r1.headers["user-agent"])
+      assert.equal("{}", r2.body)
+      assert.equal("application/json", r2.headers["content-type"])
+      c:close()
+    end)
+
+    it("auth = key drops X-User-Identity, auth = none drops both", function()
+      local c = client()
+      assert(c:request { method = "POST", path = "/cv/ok", auth = "key" })
+      assert(c:request { method = "POST", path = "/cv/ok", auth = "none" })
+      local log = server_log(port)
+      assert.equal(KEY, log.requests[1].headers["x-api-key"])
+      assert.is_nil(log.requests[1].headers["x-user-identity"])
+      assert.is_nil(log.requests[2].headers["x-api-key"])
+      assert.is_nil(log.requests[2].headers["x-user-identity"])
+      c:close()
+    end)
+
+    it("KeyAPI sends Authorization: Bearer and returns meta {request_id, message}", function()
+      local c = ka_client()
+      local res = assert(c:request { method = "GET", path = "/ka/ok", query = { uniqueId = "abc" } })
+      assert.equal(200, res.status)
+      assert.equal(1, res.data.x)
+      assert.same({ request_id = "rid-ok", message = "success" }, res.meta)
+      assert(c:request { method = "GET", path = "/ka/ok", auth = "none" })
+      local log = server_log(port)
+      assert.equal("Bearer " .. KEY, log.requests[1].headers["authorization"])
+      assert.is_nil(log.requests[1].headers["x-api-key"])
+      assert.is_nil(log.requests[1].headers["x-user-identity"])
+      assert.equal("/ka/ok?uniqueId=abc", log.requests[1].target)
+      assert.is_nil(log.requests[2].headers["authorization"])
+      c:close()
+    end)
+
+    it("sends extra headers and lets them replace the defaults", function()
+      local c = client()
+      assert(c:request { method = "GET", path = "/cv/ok",
+        headers = { ["X-CV-Skill-Name"] = "lua", Accept = "application/vnd.test+json" } })
+      local r = server_log(port).requests[1]
+      assert.equal("lua", r.headers["x-cv-skill-name"])
+      assert.equal("application/vnd.test+json", r.headers["accept"])
+      c:close()
+    end)
+  end)
+
+  describe("validation before sending", function()
+    for _, bad in ipairs({ "key\r\nX-Evil: 1", "key\nx", "key\0x" }) do
+      it("refuses a credential with CR/LF/NUL (" .. string.format("%q", bad):sub(1, 12) .. ") and connects nowhere", function()
+        local c = client({ api_key = bad })
+        local res, err = c:request { method = "GET", path = "/cv/ok" }
+        assert.is_nil(res)
+        assert.equal("validation", err.kind)
+        assert.equal("api_key", err.field)
+        assert.is_false(err.retryable)
+        assert.is_nil(tostring(err):find(bad, 1, true))
+        -- auth = none does not use the key, so it goes through
+        assert(c:request { method = "GET", path = "/cv/ok", auth = "none" })
+        local log = server_log(port)
+        assert.equal(1, #log.requests)
+        assert.equal(1, log.connections)
+        c:close()
+      end)
+    end
+
+    it("refuses a bad user_identity and a header value with CR/LF", function()
+      local c = client({ user_identity = "a@b\r\nX: y" })
+      local _, err = c:request { method = "GET", path = "/cv/ok" }
+      assert.equal("validation", err.kind)
+      assert.equal("user_identity", err.field)
+      local c2 = client()
+      local _, err2 = c2:request { method = "GET", path = "/cv/ok", headers = { ["X-Trace"] = "a\r\nb" } }
+      assert.equal("validation", err2.kind)
+      assert.equal("X-Trace", err2.field)
+      assert.equal(0, server_log(port).connections)
+      c:close(); c2:close()
+    end)
+
+    it("refuses bad query values naming the key, bad methods and paths", function()
+      local c = client()
+      local _, err = c:request { method = "GET", path = "/cv/ok", query = { ok = 1, nested = { a = 1 } } }
+      assert.equal("validation", err.kind)
+      assert.equal("nested", err.field)
+      assert.matches("nested", err.message, 1, true)
+      _, err = c:request { method = "DELETE", path = "/cv/ok" }
+      assert.equal("method", err.field)
+      _, err = c:request { method = "GET", path = "cv/ok" }
+      assert.equal("path", err.field)
+      _, err = c:request { method = "GET", path = "/cv ok" }
+      assert.equal("path", err.field)
+      _, err = c:request { method = "GET", path = "/cv/ok", auth = "weird" }
+      assert.equal("auth", err.field)
+      _, err = c:request { method = "GET", path = "/cv/ok", timeout = -1 }
+      assert.equal("timeout", err.field)
+      assert.equal(0, server_log(port).connections)
+      c:close()
+    end)
+  end)
+
+  describe("errors", function()
+    local CV = {
+      { 40001, 400, "validation" }, { 40101, 401, "auth" }, { 40102, 401, "auth" },
+      { 40103, 401, "auth" }, { 40104, 401, "auth" }, { 40201, 402, "credits" },
+      { 40301, 403, "permission" }, { 40401, 404, "not_found" }, { 42901, 429, "rate_limited" },
+      { 42902, 402, "quota" }, { 50001, 500, "server" },
+    }
+    local RETRYABLE = { rate_limited = true, server = true, network = true, timeout = true }
+
+    it("maps every CreatiVault error code to its kind", function()
+      local c = client()
+      for _, case in ipairs(CV) do
+        local code, http, kind = case[1], case[2], case[3]
+        local res, err = c:request { method = "POST", path = "/cv/err/" .. code .. "/" .. http }
+        assert.is_nil(res)
+        assert.equal(core.error_mt, getmetatable(err))
+        assert.equal(kind, err.kind, "code " .. code)
+        assert.equal(code, err.code)
+        assert.equal(http, err.status)
+        assert.equal("req_" .. code, err.request_id)
+        assert.equal("cv error " .. code, err.message)
+        assert.equal(RETRYABLE[kind] == true, err.retryable, "retryable for " .. code)
+        assert.equal("POST", err.method)
+        assert.equal("/cv/err/" .. code .. "/" .. http, err.path)
+        if code == 42901 then
+          assert.equal(60, err.retry_after)
+        else
+          assert.is_nil(err.retry_after)
+        end
+      end
+      c:close()
+    end)
+
+    it("maps every KeyAPI code to its kind", function()
+      local c = ka_client()
+      local KA = { { 400, "validation" }, { 401, "auth" }, { 402, "credits" }, { 403, "permission" },
+                   { 404, "not_found" }, { 429, "rate_limited" }, { 500, "server" } }
+      for _, case in ipairs(KA) do
+        local res, err = c:request { method = "GET", path = "/ka/err/" .. case[1] .. "/" .. case[1] }
+        assert.is_nil(res)
+        assert.equal(case[2], err.kind)
+        assert.equal(case[1], err.code)
+        assert.equal("rid-" .. case[1], err.request_id)
+        assert.equal("ka error " .. case[1], err.message)
+        assert.equal(RETRYABLE[case[2]] == true, err.retryable)
+      end
+      c:close()
+    end)
+
+    it("treats success:false with HTTP 200 and KeyAPI code ~= 0 with HTTP 200 as errors", function()
+      local c = client()
+      local res, err = c:request { method = "POST", path = "/cv/fail200" }
+      assert.is_nil(res)
+      assert.equal("validation", err.kind)
+      assert.equal(200, err.status)
+      assert.equal(40001, err.code)
+      assert.equal("req_f200", err.request_id)
+      local k = ka_client()
+      res, err = k:request { method = "GET", path = "/ka/err/429/200" }
+      assert.is_nil(res)
+      assert.equal("rate_limited", err.kind)
+      assert.equal(429, err.code)
+      assert.equal(200, err.status)
+      c:close(); k:close()
+    end)
+
+    it("turns an HTML 502 into a server error with a short printable excerpt", function()
+      local c = client()
+      local res, err = c:request { method = "GET", path = "/html502" }
+      assert.is_nil(res)
+      assert.equal("server", err.kind)
+      assert.equal(502, err.status)
+      assert.is_true(err.retryable)
+      assert.is_string(err.body_excerpt)
+      assert.is_true(#err.body_excerpt <= 200)
+      assert.matches("502 Bad Gateway", err.body_excerpt, 1, true)
+      assert.is_nil(err.body_excerpt:find("[\r\n]"))
+      assert.equal("hdr-req-id", err.request_id)
+      c:close()
+    end)
+
+    it("maps bare statuses without an envelope", function()
+      local c = client()
+      for status, kind in pairs({ [401] = "auth", [404] = "not_found", [422] = "validation",
+                                  [503] = "server", [429] = "rate_limited" }) do
+        local _, err = c:request { method = "GET", path = "/status/" .. status }
+        assert.equal(kind, err.kind)
+        assert.equal(status, err.status)
+        assert.is_nil(err.code)
+        assert.equal("status " .. status, err.message)
+      end
+      c:close()
+    end)
+
+    it("gives protocol errors for non-JSON 200, a 200 without envelope, and bodies over max_body", function()
+      local c = client({ max_body = 4096 })
+      local res, err = c:request { method = "GET", path = "/notjson" }
+      assert.is_nil(res)
+      assert.equal("protocol", err.kind)
+      assert.equal(200, err.status)
+      assert.equal("hello, this is not json", err.body_excerpt)
+      assert.is_false(err.retryable)
+      _, err = c:request { method = "GET", path = "/noenvelope" }
+      assert.equal("protocol", err.kind)
+      assert.is_nil(err.body_excerpt)
+      -- Content-Length known (early abort) and streamed to close (write callback)
+      for _, p in ipairs({ "/big/100000", "/bigstream/100000" }) do
+        _, err = c:request { method = "GET", path = p }
+        assert.equal("protocol", err.kind, p)
+        assert.matches("max_body", err.message, 1, true)
+        assert.is_number(err.curl_code)
+      end
+      -- the client is still usable and a small body passes
+      res = assert(c:request { method = "GET", path = "/big/100" })
+      assert.equal(100, #res.data)
+      c:close()
+    end)
+
+    it("parses Retry-After as seconds and as an HTTP date", function()
+      local c = client()
+      local _, err = c:request { method = "GET", path = "/cv/retry-date" }
+      assert.equal("rate_limited", err.kind)
+      assert.is_true(err.retry_after >= 115 and err.retry_after <= 121, tostring(err.retry_after))
+      local k = ka_client()
+      _, err = k:request { method = "GET", path = "/ka/err/429/429" }
+      assert.equal(7, err.retry_after)
+      c:close(); k:close()
+    end)
+
+    it("reports connection refused as a retryable network error", function()
+      local dead = free_port()
+      local c = core.client { base_url = "http://127.0.0.1:" .. dead, dialect = "creativault", api_key = KEY }
+      local res, err = c:request { method = "GET", path = "/x" }
+      assert.is_nil(res)
+      assert.equal("network", err.kind)
+      assert.equal(7, err.curl_code) -- CURLE_COULDNT_CONNECT
+      assert.is_true(err.retryable)
+      assert.is_nil(err.status)
+      assert.is_string(err.message)
+      assert.is_true(#err.message > 0)
+      c:close()
+    end)
+
+    it("reports a slow server as a timeout (per-call and client timeouts)", function()
+      local c = client({ timeout = 0.3 })
+      local t0 = core.monotonic()
+      local _, err = c:request { method = "GET", path = "/sleep/3" }
+      assert.equal("timeout", err.kind)
+      assert.equal(28, err.curl_code) -- CURLE_OPERATION_TIMEDOUT
+      assert.is_true(err.retryable)
+      local _, err2 = client():request { method = "GET", path = "/sleep/3", timeout = 0.5 }
+      assert.equal("timeout", err2.kind)
+      assert.is_true(core.monotonic() - t0 < 2.5)
+      -- a per-call override can also lengthen it
+      assert(c:request { method = "GET", path = "/sleep/0.4", timeout = 2 })
+      c:close()
+    end)
+
+    it("never shows the API key in tostring(err) or tostring(client)", function()
+      local c = client()
+      local _, err = c:request { method = "GET", path = "/echo-key" }
+      assert.equal("validation", err.kind)
+      assert.is_nil(err.body_excerpt:find(KEY, 1, true))
+      assert.matches("[REDACTED]", err.body_excerpt, 1, true)
+      local _, err2 = c:request { method = "GET", path = "/cv/err/40101/401" }
+      for _, e in ipairs({ err, err2 }) do
+        local s = tostring(e)
+        assert.is_nil(s:find(KEY, 1, true))
+        assert.is_nil(s:find(IDENT, 1, true))
+        for _, v in pairs(e) do
+          if type(v) == "string" then assert.is_nil(v:find(KEY, 1, true)) end
+        end
+      end
+      assert.equal("creatorapi: auth (HTTP 401, code 40101, request_id req_40101): cv error 40101",
+        tostring(err2))
+      local s = tostring(core.client { base_url = "https://user:pw@api.example.com/", dialect = "creativault",
+        api_key = KEY, user_identity = IDENT })
+      assert.matches("^creatorapi%.Client %(creativault, https://api%.example%.com%): 0x", s)
+      assert.is_nil(s:find(KEY, 1, true))
+      assert.is_nil(s:find("pw", 1, true))
+      assert.matches("^creatorapi%.Client %(keyapi, http://127%.0%.0%.1:%d+%)", tostring(ka_client()))
+      c:close()
+    end)
+  end)
+
+  describe("connections", function()
+    it("reuses one TCP connection for 20 sequential requests (keep-alive)", function()
+      local c = client()
+      for i = 1, 20 do
+        local res, err = c:request { method = i % 2 == 0 and "GET" or "POST", path = "/cv/ok" }
+        assert.is_nil(err)
+        assert.equal(200, res.status)
+      end
+      -- error responses with a complete body keep the connection too
+      assert.is_nil((c:request { method = "GET", path = "/cv/err/40401/404" }))
+      local log = server_log(port)
+      assert.equal(21, #log.requests)
+      assert.equal(1, log.connections)
+      c:close()
+    end)
+
+    it("a new client opens its own connection", function()
+      local a, b = client(), client()
+      assert(a:request { method = "GET", path = "/cv/ok" })
+      assert(b:request { method = "GET", path = "/cv/ok" })
+      assert(a:request { method = "GET", path = "/cv/ok" })
+      assert.equal(2, server_log(port).connections)
+      a:close(); b:close()
+    end)
+
+    it("runs a batch concurrently and returns results in request order", function()
+      local c = client()
+      local t0 = core.monotonic()
+      local out = c:batch {
+        { method = "GET", path = "/sleep/0.4" },
+        { method = "POST", path = "/cv/err/40401/404" },
+        { method = "GET", path = "/sleep/0.4", headers = { ["X-Bad"] = "a\nb" } },
+        { method = "POST", path = "/sleep/0.4", body = { n = 3 } },
+        { method = "GET", path = "/sleep/0.4" },
+        "not a table",
+      }
+      local elapsed = core.monotonic() - t0
+      assert.equal(6, #out)
+      assert.equal(200, out[1].res.status)
+      assert.is_nil(out[1].err)
+      assert.equal("not_found", out[2].err.kind)
+      assert.equal("validation", out[3].err.kind)
+      assert.equal(200, out[4].res.status)
+      assert.equal(200, out[5].res.status)
+      assert.equal("validation", out[6].err.kind)
+      assert.is_true(elapsed < 1.0, "batch took " .. elapsed .. " s: not concurrent")
+      local log = server_log(port)
+      assert.equal(4, #log.requests)
+      assert.is_true(log.connections >= 2 and log.connections <= 4)
+      -- the batch's connections stay cached: a follow-up opens none
+      assert(c:request { method = "GET", path = "/cv/ok" })
+      assert.equal(log.connections, server_log(port).connections)
+      assert.same({}, c:batch {})
+      c:close()
+    end)
+  end)
+
+  describe("lifecycle", function()
+    it("close is idempotent, use after close raises, __gc after close is safe", function()
+      local c = client()
+      assert(c:request { method = "GET", path = "/cv/ok" })
+      c:close()
+      c:close()
+      local ok, msg = pcall(c.request, c, { method = "GET", path = "/cv/ok" })
+      assert.is_false(ok)
+      assert.matches("closed", msg)
+      ok = pcall(c.batch, c, {})
+      assert.is_false(ok)
+      assert.matches("closed", tostring(c))
+      c = nil
+      collectgarbage()
+      collectgarbage()
+    end)
+
+    it("collects unclosed clients", function()
+      local weak = setmetatable({}, { __mode = "k" })
+      do
+        local c = client()
+        assert(c:request { method = "GET", path = "/cv/ok" })
+        weak[c] = true
+      end
+      collectgarbage()
+      collectgarbage()
+      assert.is_nil(next(weak))
+    end)
+
+    if _VERSION == "Lua 5.4" and not jit then
+      it("closes through a to-be-closed variable", function()
+        local chunk = assert(load([[
+          local core, base = ...
+          local c <close> = core.client { base_url = base, dialect = "keyapi" }
+          return c
+        ]]))
+        local c = chunk(core, base)
+        assert.matches("closed", tostring(c))
+      end)
+    end
+
+    it("rejects invalid config", function()
+      assert.has_error(function() core.client { dialect = "creativault" } end)
+      assert.has_error(function() core.client { base_url = "ftp://x", dialect = "creativault" } end)
+      assert.has_error(function() core.client { base_url = base, dialect = "other" } end)
+      assert.has_error(function() core.client { base_url = base, dialect = "keyapi", timeout = 0 } end)
+      assert.has_error(function() core.client { base_url = base, dialect = "keyapi", insecure = "yes" } end)
+      assert.has_error(function() core.client { base_url = base, dialect = "keyapi", max_body = -1 } end)
+      -- false disables a timeout
+      local c = core.client { base_url = base, dialect = "creativault", timeout = false, connect_timeout = false }
+      assert(c:request { method = "GET", path = "/cv/ok" })
+      c:close()
+    end)
+
+    it("survives re-requiring the module (busted insulate)", function()
+      package.loaded["creatorapi.core"] = nil
+      local core2 = require "creatorapi.core"
+      assert.equal(core.error_mt, core2.error_mt)
+      local c = core2.client { base_url = base, dialect = "creativault" }
+      local _, err = c:request { method = "GET", path = "/cv/err/40401/404" }
+      assert.equal(core.error_mt, getmetatable(err))
+      c:close()
+      package.loaded["creatorapi.core"] = core
+    end)
+  end)
+end)
+
+describe("core client TLS #jit", function()
+  local dir, port, pid
+
+  lazy_setup(function()
+    dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    local ok = os.execute("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes " ..
+      "-keyout " .. dir .. "/key.pem -out " .. dir .. "/cert.pem -days 1 -subj /CN=localhost " ..
+      "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1")
+    assert(ok == true or ok == 0, "openssl req failed")
+    port = free_port()
+    pid = spawn("exec openssl s_server -accept " .. port .. " -cert " .. dir .. "/cert.pem -key " ..
+      dir .. "/key.pem -www -quiet")
+    assert(wait_port(port, 5), "openssl s_server did not start")
+  end)
+
+  lazy_teardown(function()
+    if pid then os.execute("kill " .. pid .. " 2>/dev/null") end
+    if dir then os.execute("rm -rf " .. dir) end
+  end)
+
+  it("refuses an untrusted certificate with a tls error", function()
+    local c = core.client { base_url = "https://127.0.0.1:" .. port, dialect = "creativault", api_key = KEY }
+    local res, err = c:request { method = "GET", path = "/" }
+    assert.is_nil(res)
+    assert.equal("tls", err.kind)
+    assert.is_false(err.retryable)
+    assert.equal(60, err.curl_code) -- CURLE_PEER_FAILED_VERIFICATION
+    assert.is_nil(tostring(err):find(KEY, 1, true))
+    c:close()
+  end)
+
+  it("trusts the certificate through ca_file, and skips checks only with insecure = true", function()
+    -- TLS succeeds, then s_server's HTML status page is not JSON: protocol
+    for _, cfg in ipairs({ { ca_file = dir .. "/cert.pem" }, { insecure = true } }) do
+      cfg.base_url = "https://localhost:" .. port
+      cfg.dialect = "creativault"
+      local c = core.client(cfg)
+      local res, err = c:request { method = "GET", path = "/" }
+      assert.is_nil(res)
+      assert.equal("protocol", err.kind)
+      assert.equal(200, err.status)
+      c:close()
+    end
+  end)
+end)
