@@ -1,0 +1,128 @@
+-- creatorapi-mock entry point: loaded once by the C host (mock/main.c).
+-- Returns { handle = fn(req) -> response, early = fn(req), tick = fn() -> deliveries,
+--           delivery_done = fn(id, status, err, elapsed) }.
+--
+-- req  = { method, target (raw), path, query (raw string), version,
+--          headers = { {name, value}, ... }, body, body_too_large }
+-- response = { status, headers = { {name, value}, ... }, body,
+--              delay, reset, truncate, chunk, interval }   (see mock/main.c)
+local json = require "json"
+local S = require "state"
+local U = require "util"
+local D = require "dataset"
+local CV = require "cv"
+local K = require "keyapi"
+local MockAPI = require "mockapi"
+local Search = require "cv_search"
+
+-- Generate the TikTok dataset now, so the first request is fast.
+D.get("tiktok", S.seed)
+
+local CV_PREFIX = "/openapi/v1"
+
+-- path -> { handler, scope, identity (false: X-User-Identity not required), public }
+local CV_ROUTES = {
+  ["/creators/tiktok/search"] = { handler = Search.handler("tiktok"), scope = "creators:tiktok:search" },
+  ["/webhook/verify"] = { public = true, handler = function(ctx)
+    local body, bad = CV.body(ctx)
+    if not body then return bad end
+    local ch = body.challenge
+    if ch == nil or ch == json.null then ch = "" end
+    if type(ch) ~= "string" then return CV.invalid(ctx, "challenge 必须是字符串") end
+    return CV.ok(ctx, json.obj("challenge", ch, "timestamp", U.iso(S.now(), "offset")))
+  end },
+}
+
+local M = { cv_routes = CV_ROUTES }
+
+local function cv_dispatch(ctx, sub)
+  local route = CV_ROUTES[sub]
+  if not route then
+    ctx.error_code = 404
+    return { status = 404, headers = { { "Content-Type", "application/json" } },
+      body = json.encode(json.obj("detail", "Not Found")) }
+  end
+  if ctx.req.method ~= "POST" then
+    local r = CV.fail(ctx, 405, 40501, CV.MSG.method)
+    r.headers[#r.headers + 1] = { "Allow", "POST" }
+    return r
+  end
+  if not route.public then
+    local bad = CV.auth(ctx, route)
+    if bad then return bad end
+  end
+  return route.handler(ctx)
+end
+
+local function route(ctx)
+  local path = ctx.path
+  if path:sub(1, #CV_PREFIX + 1) == CV_PREFIX .. "/" then
+    return cv_dispatch(ctx, path:sub(#CV_PREFIX + 1))
+  end
+  if path:sub(1, 4) == "/v1/" then
+    return K.dispatch(ctx)
+  end
+  if path:sub(1, 8) == "/_files/" and M.files then
+    return M.files(ctx)
+  end
+  ctx.error_code = 404
+  return { status = 404, headers = { { "Content-Type", "application/json" } },
+    body = json.encode(json.obj("detail", "Not Found")) }
+end
+
+local function record(ctx, res)
+  S.seq = S.seq + 1
+  local e = {
+    seq = S.seq,
+    time = U.iso(host.now()),
+    method = ctx.req.method,
+    path = ctx.path,
+    query = ctx.req.query,
+    headers = ctx.req.headers,
+    body = ctx.req.body,
+    status = res and res.status or 0,
+    request_id = ctx.request_id,
+  }
+  S.log[#S.log + 1] = e
+  if #S.log > S.RECORD_MAX then table.remove(S.log, 1) end
+end
+
+function M.handle(req)
+  local ctx = { req = req, path = req.path }
+  ctx.args = U.parse_query(req.query)
+  if req.path:sub(1, 7) == "/_mock/" then
+    return MockAPI.dispatch(ctx)
+  end
+  ctx.request_id = req.path:sub(1, 4) == "/v1/" and U.uuid4() or CV.request_id()
+  S.requests = S.requests + 1
+  S.paths[req.path] = (S.paths[req.path] or 0) + 1
+  local ok, res = xpcall(route, debug.traceback, ctx)
+  if not ok then
+    io.stderr:write("creatorapi-mock: handler error: ", tostring(res), "\n")
+    local msg = tostring(res):match("^[^\n]*")
+    res = CV.respond(500, json.obj("success", false, "data", nil,
+      "error", json.obj("code", 50001, "message", CV.MSG.internal .. ": " .. msg),
+      "meta", json.obj("request_id", ctx.request_id)))
+  end
+  local st = tostring(res.status)
+  S.statuses[st] = (S.statuses[st] or 0) + 1
+  record(ctx, res)
+  if M.after then res = M.after(ctx, res) or res end
+  return res
+end
+
+function M.early(req)
+  if M.early_fault then return M.early_fault(req) end
+  return nil
+end
+
+function M.tick()
+  if M.on_tick then return M.on_tick() end
+  return nil
+end
+
+function M.delivery_done(id, status, err, elapsed)
+  if M.on_delivery_done then M.on_delivery_done(id, status, err, elapsed) end
+end
+
+return M

@@ -1,0 +1,110 @@
+-- /_mock/* control endpoints (no auth; never recorded or counted).
+local json = require "json"
+local S = require "state"
+local U = require "util"
+
+local M = {}
+
+local function respond(status, v, headers)
+  local h = headers or {}
+  h[#h + 1] = { "Content-Type", "application/json; charset=utf-8" }
+  return { status = status, headers = h, body = json.encode(v) }
+end
+M.respond = respond
+
+local function strip(k) return (k:gsub("^kapi:", "")) end
+
+-- plain tables encode with sorted keys; an empty map must stay an object
+function M.map_obj(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys)
+  local o = json.obj()
+  for _, k in ipairs(keys) do json.set(o, k, t[k]) end
+  return o
+end
+
+local function stats()
+  local consumed, remaining, quota = {}, {}, {}
+  for k, v in pairs(S.credits_used) do consumed[strip(k)] = v end
+  for k, v in pairs(S.balance) do remaining[strip(k)] = v end
+  for k, q in pairs(S.quota_used) do quota[k] = q.used end
+  local tasks = 0
+  for _ in pairs(S.tasks) do tasks = tasks + 1 end
+  return json.obj(
+    "connections", host.connections(),
+    "requests", S.requests,
+    "paths", M.map_obj(S.paths),
+    "statuses", M.map_obj(S.statuses),
+    "credits_consumed", M.map_obj(consumed),
+    "credits_remaining", M.map_obj(remaining),
+    "quota_used", M.map_obj(quota),
+    "tasks", tasks,
+    "webhook_deliveries", #S.delivery_order,
+    "recorded", #S.log,
+    "seed", S.seed,
+    "time_scale", S.time_scale,
+    "mock_time", U.iso(S.now()),
+    "uptime", math.floor((host.now() - S.start_wall) * 1000) / 1000)
+end
+
+local function requests(ctx)
+  local limit = math.tointeger(tonumber(ctx.args.limit or "")) or 50
+  if limit < 0 then limit = 0 end
+  local path = ctx.args.path
+  local list = {}
+  for i = #S.log, 1, -1 do
+    local e = S.log[i]
+    if not path or e.path == path then
+      list[#list + 1] = e
+      if #list >= limit then break end
+    end
+  end
+  local out = json.arr({})
+  for i = #list, 1, -1 do
+    local e = list[i]
+    local hs = json.arr({})
+    for j, h in ipairs(e.headers) do hs[j] = json.arr({ h[1], h[2] }) end
+    out[#out + 1] = json.obj(
+      "seq", e.seq,
+      "time", e.time,
+      "method", e.method,
+      "path", e.path,
+      "query", e.query,
+      "headers", hs,
+      "body", e.body,
+      "status", e.status,
+      "request_id", e.request_id)
+  end
+  return json.obj("requests", out, "count", #out)
+end
+
+M.routes = {
+  ["GET /_mock/stats"] = function() return respond(200, stats()) end,
+  ["GET /_mock/requests"] = function(ctx) return respond(200, requests(ctx)) end,
+  ["DELETE /_mock/requests"] = function()
+    S.log = {}
+    return respond(200, json.obj("ok", true))
+  end,
+  ["POST /_mock/reset"] = function()
+    S.reset()
+    host.connections_reset()
+    return respond(200, json.obj("ok", true))
+  end,
+  ["GET /_mock/health"] = function()
+    return respond(200, json.obj("ok", true, "seed", S.seed))
+  end,
+}
+
+function M.dispatch(ctx)
+  local h = M.routes[ctx.req.method .. " " .. ctx.path]
+  if h then return h(ctx) end
+  for k in pairs(M.routes) do
+    if k:match("^%S+ (.*)$") == ctx.path then
+      return respond(405, json.obj("error", "method not allowed"))
+    end
+  end
+  return respond(404, json.obj("error", "unknown mock endpoint " .. ctx.path))
+end
+
+return M

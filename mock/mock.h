@@ -1,0 +1,49 @@
+/* creatorapi-mock: shared declarations of the C host.
+ *
+ * Threads:
+ *   - libmicrohttpd: one thread per connection (handlers run there);
+ *   - the main thread: waits for SIGTERM/SIGINT and runs the Lua tick;
+ *   - webhook workers: outbound HTTP with libcurl, never touch Lua.
+ * The Lua state is only ever used while holding mock_lua_lock. */
+#ifndef CREATORAPI_MOCK_H
+#define CREATORAPI_MOCK_H
+
+#include <stddef.h>
+#include <pthread.h>
+
+#include <lua.h>
+
+/* Lua state guard (mock/main.c). */
+extern pthread_mutex_t mock_lua_lock;
+
+/* Connections accepted since start (or since the last /_mock/reset). */
+unsigned long mock_connections(void);
+void mock_connections_reset(void);
+
+/* Registers the `host` table (mock/host.c) as a global in L. */
+void mock_host_open(lua_State *L);
+
+/* Webhook delivery queue (mock/webhook.c). */
+struct mock_delivery {
+    long long id;          /* delivery attempt id (from Lua) */
+    char *url;
+    char *body;
+    size_t body_len;
+    char **headers;        /* "Name: value", NULL terminated */
+    long timeout_ms;
+    /* result */
+    long status;           /* HTTP status, 0 when no response */
+    char *error;           /* curl message, or NULL */
+    double elapsed;        /* seconds */
+    struct mock_delivery *next;
+};
+
+int mock_webhook_start(int nworkers);
+void mock_webhook_stop(void);
+/* Takes ownership of d. */
+void mock_webhook_submit(struct mock_delivery *d);
+/* Returns a list of finished deliveries (caller frees with mock_delivery_free). */
+struct mock_delivery *mock_webhook_take_done(void);
+void mock_delivery_free(struct mock_delivery *d);
+
+#endif

@@ -1,0 +1,450 @@
+-- Tests of creatorapi-mock itself, over HTTP (LuaSocket).
+-- Uses CREATORAPI_MOCK_BIN or build/creatorapi-mock.
+local http = require "socket.http"
+local ltn12 = require "ltn12"
+local cjson = require "cjson"
+
+local BIN = os.getenv("CREATORAPI_MOCK_BIN") or "build/creatorapi-mock"
+
+local CV_KEY, CV_ID = "cv_live_demo_key_0001", "demo@creatorapi.test"
+local KAPI_KEY = "kapi_demo_key_0001"
+
+-- Starts the mock; returns { base = "http://127.0.0.1:PORT", pid = n, fh = popen handle }
+local function start_mock(args)
+  local cmd = string.format("sh -c '%s --port 0 --quiet %s & echo $!; wait $!' 2>/dev/null",
+    BIN, args or "")
+  local fh = assert(io.popen(cmd, "r"))
+  local pid = fh:read("l")
+  local first = fh:read("l")
+  assert(pid and first, "mock did not start: " .. tostring(first))
+  local base = first:match("^listening on (http://127%.0%.0%.1:%d+)$")
+  assert(base, "unexpected first line: " .. first)
+  return { base = base, pid = tonumber(pid), fh = fh, first = first }
+end
+
+local function stop_mock(m)
+  os.execute("kill -TERM " .. m.pid .. " 2>/dev/null")
+  return m.fh:close()
+end
+
+local function request(m, method, path, body, headers)
+  local out = {}
+  headers = headers or {}
+  if body then headers["Content-Length"] = tostring(#body) end
+  local ok, code, rh = http.request {
+    url = m.base .. path,
+    method = method,
+    headers = headers,
+    source = body and ltn12.source.string(body) or nil,
+    sink = ltn12.sink.table(out),
+  }
+  assert(ok, code)
+  local text = table.concat(out)
+  local decoded
+  if text ~= "" then
+    local okj, v = pcall(cjson.decode, text)
+    if okj then decoded = v end
+  end
+  return code, decoded, text, rh
+end
+
+local function cv_headers(key, identity)
+  local h = { ["Content-Type"] = "application/json" }
+  if key then h["X-API-Key"] = key end
+  if identity then h["X-User-Identity"] = identity end
+  return h
+end
+
+local function search(m, body, key, identity, platform)
+  return request(m, "POST", "/openapi/v1/creators/" .. (platform or "tiktok") .. "/search",
+    type(body) == "string" and body or cjson.encode(body),
+    cv_headers(key == nil and CV_KEY or key or nil, identity == nil and CV_ID or identity or nil))
+end
+
+local function kapi(m, query, key)
+  local h = {}
+  if key ~= false then h.Authorization = "Bearer " .. (key or KAPI_KEY) end
+  return request(m, "GET", "/v1/tiktok/influencer/list/analytics?" .. query, nil, h)
+end
+
+local function keyset(t)
+  local ks = {}
+  for k in pairs(t) do ks[#ks + 1] = k end
+  table.sort(ks)
+  return table.concat(ks, ",")
+end
+
+local S1 = { "uid", "username", "nickname", "avatar_url", "profile_url", "followers_count",
+  "likes_count", "video_count", "has_showcase", "has_email", "has_mcn", "has_line", "has_zalo",
+  "last_video_publish_date" }
+local S2 = { "country_code", "gender", "avg_views", "engagement_rate", "views_per_follower",
+  "is_verified", "last10_video_views_per_sub", "last10_med_video_views_cnt",
+  "last10_med_video_views_per_sub", "product_categories", "industry_categories", "bio", "hashtags",
+  "language", "email", "link_whatsapp", "link_line", "link_zalo", "mcn", "recent_videos" }
+local S3 = { "audience_female_rate", "audience_country_code_list", "audience_language_code_list",
+  "audience_age_id_list" }
+
+local function fields(...)
+  local t = {}
+  for _, list in ipairs({ ... }) do for _, f in ipairs(list) do t[f] = true end end
+  return keyset(t)
+end
+
+describe("creatorapi-mock", function()
+  local m
+
+  setup(function()
+    m = start_mock()
+  end)
+
+  teardown(function()
+    if m then
+      local ok, how, code = stop_mock(m)
+      assert.is_true(ok, "mock exit: " .. tostring(how) .. " " .. tostring(code))
+    end
+  end)
+
+  before_each(function()
+    local code = request(m, "POST", "/_mock/reset")
+    assert.equal(200, code)
+  end)
+
+  it("prints the listening line first", function()
+    assert.truthy(m.first:match("^listening on http://127%.0%.0%.1:%d+$"))
+    assert.not_equal("0", m.base:match(":(%d+)$"))
+  end)
+
+  describe("CreatiVault TikTok search", function()
+    it("returns the envelope, meta and S2 rows by default", function()
+      local code, j = search(m, { size = 5 })
+      assert.equal(200, code)
+      assert.is_true(j.success)
+      assert.equal(cjson.null, j.error)
+      assert.equal(5, #j.data)
+      local meta = j.meta
+      assert.truthy(meta.request_id:match("^req_%x+$"))
+      assert.equal(1, meta.page)
+      assert.equal(5, meta.size)
+      assert.equal(cjson.null, meta.total)
+      assert.equal(-1, meta.quota_remaining)
+      assert.equal("S2", meta.service_level)
+      assert.equal(15, meta.credits_consumed)
+      assert.equal(1000000 - 15, meta.credits_remaining)
+      assert.equal(cjson.null, meta.lang)
+      assert.equal(fields(S1, S2), keyset(j.data[1]))
+    end)
+
+    it("returns exactly the fields of each service level and bills 1/3/4 per row", function()
+      local _, j1 = search(m, { size = 2, service_level = "S1" })
+      assert.equal(fields(S1), keyset(j1.data[1]))
+      assert.equal(2, j1.meta.credits_consumed)
+      local _, j3 = search(m, { size = 2, service_level = "S3" })
+      assert.equal(fields(S1, S2, S3), keyset(j3.data[1]))
+      assert.equal(8, j3.meta.credits_consumed)
+      assert.equal(1000000 - 10, j3.meta.credits_remaining)
+      local _, stats = request(m, "GET", "/_mock/stats")
+      assert.equal(10, stats.credits_consumed[CV_KEY])
+    end)
+
+    it("writes integers as integers and empty arrays as []", function()
+      local _, _, text = search(m, { size = 3, service_level = "S2" })
+      assert.truthy(text:match('"followers_count":%d+[,}]'))
+      assert.falsy(text:match('"followers_count":%d+%.0'))
+      local _, _, empty = search(m, { keyword = "no-such-creator-zzz" })
+      assert.truthy(empty:match('"data":%[%]'))
+      assert.truthy(empty:match('"credits_consumed":0'))
+    end)
+
+    it("sorts deterministically with a stable tie-break", function()
+      local _, a = search(m, { size = 50, sort_field = "followers_cnt", sort_order = "desc" })
+      local _, b = search(m, { size = 50, sort_field = "followers_cnt", sort_order = "desc" })
+      for i = 1, 50 do assert.equal(a.data[i].uid, b.data[i].uid) end
+      for i = 2, 50 do assert.is_true(a.data[i - 1].followers_count >= a.data[i].followers_count) end
+      assert.is_true(a.data[1].followers_count > 10000000)
+      local _, asc = search(m, { size = 20, sort_field = "last10_avg_video_views_cnt", sort_order = "asc" })
+      for i = 2, 20 do assert.is_true(asc.data[i - 1].avg_views <= asc.data[i].avg_views) end
+      local _, p2 = search(m, { size = 25, page = 2, sort_field = "followers_cnt" })
+      assert.equal(a.data[26].uid, p2.data[1].uid)
+    end)
+
+    it("really filters", function()
+      local _, j = search(m, { country_code = "US,CA", followers_cnt_gte = 10000,
+        followers_cnt_lte = 200000, has_email = true, size = 100 })
+      assert.is_true(#j.data > 10)
+      assert.is_number(j.meta.total)
+      for _, r in ipairs(j.data) do
+        assert.is_true(r.country_code == "US" or r.country_code == "CA")
+        assert.is_true(r.followers_count >= 10000 and r.followers_count <= 200000)
+        assert.is_true(r.has_email)
+        assert.is_string(r.email)
+      end
+      local _, g = search(m, { gender = "0", size = 50 })
+      for _, r in ipairs(g.data) do assert.equal("female", r.gender) end
+      local _, g2 = search(m, { gender = "男性", size = 50 })
+      for _, r in ipairs(g2.data) do assert.equal("male", r.gender) end
+      local _, kw = search(m, { keyword = "Skincare", size = 30 })
+      assert.is_true(#kw.data > 0)
+      for _, r in ipairs(kw.data) do
+        local hay = (r.username .. r.nickname .. r.bio .. table.concat(r.hashtags, " ")):lower()
+        assert.truthy(hay:find("skincare", 1, true))
+      end
+      local _, ind = search(m, { industry = "25009001", size = 30 })
+      assert.is_true(#ind.data > 0)
+      for _, r in ipairs(ind.data) do
+        local found = false
+        for _, c in ipairs(r.industry_categories) do if c.tertiary == "Lipstick" then found = true end end
+        assert.is_true(found)
+      end
+      local _, er = search(m, { last10_avg_video_interaction_rate_gte = 8, size = 30,
+        sort_field = "last10_avg_video_interaction_rate", sort_order = "asc" })
+      for _, r in ipairs(er.data) do assert.is_true(r.engagement_rate >= 0.08) end
+      local _, d = search(m, { last_video_publish_date_gte = "2026-11-01",
+        last_video_publish_date_lte = "2026-11-10", size = 40 })
+      assert.is_true(#d.data > 0)
+      for _, r in ipairs(d.data) do
+        assert.is_true(r.last_video_publish_date >= "2026-11-01" and r.last_video_publish_date <= "2026-11-10")
+      end
+      local _, af = search(m, { audience_female_rate_gte = 90, service_level = "S3", size = 20 })
+      for _, r in ipairs(af.data) do assert.is_true(r.audience_female_rate >= 90) end
+    end)
+
+    it("counts total only with more than two filters and ignores unknown keys", function()
+      local _, two = search(m, { country_code = "US", has_email = true, size = 1 })
+      assert.equal(cjson.null, two.meta.total)
+      local _, three = search(m, { country_code = "US", has_email = true, gender = "1", size = 1,
+        lang = "en", sort_order = "asc" })
+      assert.is_number(three.meta.total)
+      local _, unk = search(m, { country_code = "US", has_email = true, no_such_filter = 5, size = 1 })
+      assert.equal(cjson.null, unk.meta.total)
+      local _, plain = search(m, { size = 1 })
+      local code = search(m, { size = 1, totally_unknown = { 1, 2 } })
+      assert.equal(200, code)
+      assert.truthy(plain.data[1])
+    end)
+
+    it("translates codes when lang is sent", function()
+      local _, j = search(m, { country_code = "US", gender = "0", size = 1, lang = "cn" })
+      assert.equal("美国", j.data[1].country_code)
+      assert.equal("女性", j.data[1].gender)
+      assert.equal("cn", j.meta.lang)
+    end)
+
+    it("rejects invalid parameters with 40001 naming the field", function()
+      local cases = {
+        { { page = 0 }, "page" }, { { page = 201 }, "page" }, { { size = 101 }, "size" },
+        { { size = 1.5 }, "size" }, { { sort_field = "likes" }, "sort_field" },
+        { { sort_order = "up" }, "sort_order" }, { { service_level = "S9" }, "service_level" },
+        { { lang = "fr" }, "lang" }, { { followers_cnt_gte = "many" }, "followers_cnt_gte" },
+        { { has_email = "maybe" }, "has_email" }, { { gender = "x" }, "gender" },
+        { { last_video_publish_date_gte = "2026-13-01" }, "last_video_publish_date_gte" },
+        { { keyword = 12 }, "keyword" }, { { industry = "beauty" }, "industry" },
+      }
+      for _, c in ipairs(cases) do
+        local code, j = search(m, c[1])
+        assert.equal(400, code)
+        assert.is_false(j.success)
+        assert.equal(40001, j.error.code)
+        assert.truthy(j.error.message:find(c[2], 1, true), j.error.message)
+      end
+      local code, j = search(m, "{not json")
+      assert.equal(400, code)
+      assert.equal(40001, j.error.code)
+      code, j = search(m, "[1,2]")
+      assert.equal(400, code)
+      assert.equal(40001, j.error.code)
+    end)
+
+    it("answers the documented auth and billing failures", function()
+      local cases = {
+        { false, CV_ID, 401, 40101 },
+        { "cv_live_unknown", CV_ID, 401, 40101 },
+        { "cv_live_expired_0001", CV_ID, 401, 40102 },
+        { "cv_live_revoked_0001", CV_ID, 401, 40103 },
+        { CV_KEY, false, 401, 40104 },
+        { CV_KEY, "not-an-email", 400, 40001 },
+        { "cv_live_noscope_0001", CV_ID, 403, 40301 },
+        { "cv_live_quota_0001", CV_ID, 402, 42902 },
+        { "cv_live_nocredit_0001", CV_ID, 402, 40201 },
+        { "cv_live_ratelimited_0001", CV_ID, 429, 42901 },
+      }
+      for _, c in ipairs(cases) do
+        local code, j, _, rh = search(m, { size = 1 }, c[1], c[2])
+        assert.equal(c[3], code)
+        assert.is_false(j.success)
+        assert.equal(cjson.null, j.data)
+        assert.equal(c[4], j.error.code)
+        assert.is_string(j.error.message)
+        if c[4] == 42901 then assert.equal("60", rh["retry-after"]) end
+        if c[4] == 42902 or c[4] == 42901 then assert.equal(keyset({ request_id = 1 }), keyset(j.meta)) end
+      end
+      local _, j = search(m, { size = 1 }, false, CV_ID)
+      assert.equal("缺少 X-API-Key Header", j.error.message)
+      _, j = search(m, { size = 1 }, "cv_live_expired_0001", CV_ID)
+      assert.equal("API Key 已过期", j.error.message)
+    end)
+
+    it("allows only POST", function()
+      local code, j, _, rh = request(m, "GET", "/openapi/v1/creators/tiktok/search", nil,
+        cv_headers(CV_KEY, CV_ID))
+      assert.equal(405, code)
+      assert.is_false(j.success)
+      assert.equal("POST", rh.allow)
+    end)
+
+    it("echoes webhook/verify without auth", function()
+      local code, j = request(m, "POST", "/openapi/v1/webhook/verify", '{"challenge":"ping_1"}',
+        { ["Content-Type"] = "application/json" })
+      assert.equal(200, code)
+      assert.equal("ping_1", j.data.challenge)
+      assert.truthy(j.data.timestamp:match("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d%+00:00$"))
+    end)
+  end)
+
+  describe("KeyAPI influencer list analytics", function()
+    it("returns the seed's row shape", function()
+      local code, j, text = kapi(m, "region=US&page_num=1&page_size=10")
+      assert.equal(200, code)
+      assert.equal(0, j.code)
+      assert.equal("success", j.message)
+      assert.truthy(j.requestId:match("^%x+%-%x+%-4%x+%-[89ab]%x+%-%x+$"))
+      assert.equal(10, #j.data)
+      local r = j.data[1]
+      assert.is_string(r.user_id)
+      assert.truthy(r.user_id:match("^%d+$"))
+      assert.equal("US", r.region)
+      for _, f in ipairs({ "avg_30d_price", "first_crawl_dt", "off_mark", "sales_flag", "show_case_flag",
+        "total_followers_cnt", "total_digg_cnt", "total_post_video_cnt", "total_views_cnt" }) do
+        assert.is_number(r[f], f)
+        assert.equal(math.floor(r[f]), r[f], f)
+        -- cjson decodes every number as a float: check the wire text instead
+        assert.truthy(text:match('"' .. f .. '":%-?%d+[,}]'), f)
+      end
+      assert.truthy(r.seller_id == cjson.null or type(r.seller_id) == "string")
+      assert.falsy(text:match('"total_followers_cnt":%d+%.0'))
+      assert.truthy(text:match('"seller_id":null'))
+      for _, f in ipairs({ "influencer_video_duration_level", "most_category_product" }) do
+        assert.is_string(r[f])
+      end
+    end)
+
+    it("sorts and filters", function()
+      local _, j = kapi(m, "region=GB&page_num=1&page_size=10&influencer_sort_field_v2=1&sort_type=1")
+      for i, r in ipairs(j.data) do
+        assert.equal("GB", r.region)
+        if i > 1 then assert.is_true(j.data[i - 1].total_followers_cnt >= r.total_followers_cnt) end
+      end
+      local _, asc = kapi(m, "region=US&page_num=1&page_size=10&influencer_sort_field_v2=5&sort_type=0" ..
+        "&min_total_followers_cnt=50000&max_total_followers_cnt=90000")
+      assert.equal(10, #asc.data)
+      for i, r in ipairs(asc.data) do
+        assert.is_true(r.total_followers_cnt >= 50000 and r.total_followers_cnt <= 90000)
+        if i > 1 then assert.is_true(asc.data[i - 1].interaction_rate <= r.interaction_rate) end
+      end
+      local _, sc = kapi(m, "region=US&page_num=1&page_size=10&show_case_flag=1&gender=female")
+      for _, r in ipairs(sc.data) do
+        assert.equal(1, r.show_case_flag)
+        assert.equal("female", r.gender)
+      end
+      local _, p1 = kapi(m, "region=US&page_num=1&page_size=10")
+      local _, p2 = kapi(m, "region=US&page_num=2&page_size=5")
+      assert.equal(p1.data[6].user_id, p2.data[1].user_id)
+      local _, empty = kapi(m, "region=US&page_num=10000&page_size=10")
+      assert.same({}, empty.data)
+    end)
+
+    it("validates parameters with 400", function()
+      for _, q in ipairs({ "page_num=1&page_size=10", "region=US&page_size=10", "region=US&page_num=1",
+        "region=US&page_num=0&page_size=10", "region=US&page_num=1&page_size=11",
+        "region=US&page_num=1&page_size=10&sort_type=2", "region=US&page_num=1&page_size=10&min_total_followers_cnt=x" }) do
+        local code, j = kapi(m, q)
+        assert.equal(400, code, q)
+        assert.equal(400, j.code)
+        assert.equal(cjson.null, j.data)
+        assert.is_string(j.message)
+      end
+      local _, j = kapi(m, "page_num=1&page_size=10")
+      assert.equal("Missing required parameter: region", j.message)
+    end)
+
+    it("answers auth, credit and rate-limit failures, billing 1 credit per request", function()
+      local code, j = kapi(m, "region=US&page_num=1&page_size=1", false)
+      assert.equal(401, code)
+      assert.equal(401, j.code)
+      assert.equal("apiKey is null", j.message)
+      code = kapi(m, "region=US&page_num=1&page_size=1", "wrong")
+      assert.equal(401, code)
+      code, j = kapi(m, "region=US&page_num=1&page_size=1", "kapi_nocredit_0001")
+      assert.equal(402, code)
+      assert.equal(402, j.code)
+      code, j = kapi(m, "region=US&page_num=1&page_size=1", "kapi_ratelimited_0001")
+      assert.equal(429, code)
+      assert.equal(429, j.code)
+      kapi(m, "region=US&page_num=1&page_size=3")
+      kapi(m, "region=US&page_num=2&page_size=3")
+      local _, stats = request(m, "GET", "/_mock/stats")
+      assert.equal(2, stats.credits_consumed[KAPI_KEY])
+    end)
+  end)
+
+  describe("/_mock endpoints", function()
+    it("records requests exactly as sent", function()
+      local body = '{"size":1,"keyword":"caf\\u00e9"}'
+      search(m, body)
+      kapi(m, "region=US&page_num=1&page_size=1&gender=")
+      local code, j = request(m, "GET", "/_mock/requests?limit=2")
+      assert.equal(200, code)
+      assert.equal(2, #j.requests)
+      local a, b = j.requests[1], j.requests[2]
+      assert.equal("POST", a.method)
+      assert.equal("/openapi/v1/creators/tiktok/search", a.path)
+      assert.equal(body, a.body)
+      assert.equal("", a.query)
+      local seen = {}
+      for _, h in ipairs(a.headers) do seen[h[1]:lower()] = h[2] end
+      assert.equal(CV_KEY, seen["x-api-key"])
+      assert.equal(CV_ID, seen["x-user-identity"])
+      assert.equal("GET", b.method)
+      assert.equal("region=US&page_num=1&page_size=1&gender=", b.query)
+      assert.equal(200, b.status)
+    end)
+
+    it("counts connections, requests and paths; reset clears them", function()
+      search(m, { size = 1 })
+      search(m, { size = 1 })
+      kapi(m, "region=US&page_num=1&page_size=1")
+      local _, s = request(m, "GET", "/_mock/stats")
+      assert.equal(3, s.requests)
+      assert.equal(4, s.connections) -- three calls plus this one (LuaSocket never reuses)
+      assert.equal(2, s.paths["/openapi/v1/creators/tiktok/search"])
+      assert.equal(1, s.paths["/v1/tiktok/influencer/list/analytics"])
+      assert.equal(6, s.credits_consumed[CV_KEY])
+      request(m, "POST", "/_mock/reset")
+      _, s = request(m, "GET", "/_mock/stats")
+      assert.equal(0, s.requests)
+      assert.same({}, s.credits_consumed)
+      local _, r = request(m, "GET", "/_mock/requests")
+      assert.equal(0, #r.requests)
+      local _, j = search(m, { size = 1 })
+      assert.equal(1000000 - 3, j.meta.credits_remaining)
+    end)
+  end)
+end)
+
+describe("creatorapi-mock --string-values", function()
+  it("serves CreatiVault data scalars as strings", function()
+    local m = start_mock("--string-values --seed 7")
+    local ok, err = pcall(function()
+      local code, j = search(m, { size = 2, service_level = "S3" })
+      assert.equal(200, code)
+      local r = j.data[1]
+      assert.is_string(r.followers_count)
+      assert.truthy(r.followers_count:match("^%d+$"))
+      assert.truthy(r.has_email == "true" or r.has_email == "false")
+      assert.is_string(r.audience_female_rate)
+      assert.is_number(j.meta.credits_consumed) -- meta is untouched
+    end)
+    local closed = stop_mock(m)
+    assert(ok, err)
+    assert.is_true(closed)
+  end)
+end)
