@@ -42,6 +42,13 @@
 
 #define DEC_MT "creatorapi.json_decoder"
 #define LV_INLINE 32
+/* Object-key cache: direct-mapped, KC_SIZE slots, keys up to KC_MAXLEN bytes
+ * (Lua's short-string limit: longer strings are not interned anyway). Used
+ * for texts of at least KC_MINTEXT bytes, where keys repeat row after row. */
+#define KC_BITS 8
+#define KC_SIZE (1 << KC_BITS)
+#define KC_MAXLEN 40
+#define KC_MINTEXT 1024
 
 /* ------------------------------------------------------------------------ */
 /* Locale-independent number helpers (shared with json_encode.c)           */
@@ -182,6 +189,13 @@ typedef struct {
   int is_array;
 } cra_level_t;
 
+/* A cached key: bytes of the Lua string stored at cache[slot + 1], which
+ * keeps them alive for the whole decode. */
+typedef struct {
+  const char *s;
+  size_t len;
+} cra_kc_t;
+
 typedef struct {
   yajl_handle h;
   lua_State *L;
@@ -196,6 +210,8 @@ typedef struct {
   size_t scratch_cap;
   const char *err;        /* static reason when a callback cancelled */
   size_t err_off;
+  cra_kc_t *kc;           /* key cache (calloc'd) or NULL */
+  int kc_idx;             /* stack index of the table anchoring cached keys */
   cra_level_t lv_inline[LV_INLINE];
 } cra_dec_t;
 
@@ -209,6 +225,8 @@ static void dec_release(cra_dec_t *d) {
   free(d->scratch);
   d->scratch = NULL;
   d->scratch_cap = 0;
+  free(d->kc);
+  d->kc = NULL;
 }
 
 static int dec_gc(lua_State *L) {
@@ -489,9 +507,54 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len) {
   return dec_pushstr(d, s, len) && dec_add(d);
 }
 
+static inline uint64_t load64(const unsigned char *p) {
+  uint64_t w;
+  memcpy(&w, p, 8);
+  return w;
+}
+
+static inline uint32_t load32(const unsigned char *p) {
+  uint32_t w;
+  memcpy(&w, p, 4);
+  return w;
+}
+
+/* Cheap multiplicative hash of a short key (a few multiplies instead of
+ * Lua's byte-at-a-time string hash). */
+static inline unsigned kc_slot(const unsigned char *s, size_t len) {
+  const uint64_t K = UINT64_C(0x9E3779B97F4A7C15);
+  uint64_t h = (uint64_t)len * K;
+  if (len >= 8) {
+    size_t i;
+    for (i = 0; i + 8 < len; i += 8) h = (h ^ load64(s + i)) * K;
+    h = (h ^ load64(s + len - 8)) * K; /* last 8, overlapping */
+  } else if (len >= 4) {
+    h = (h ^ (((uint64_t)load32(s) << 32) | load32(s + len - 4))) * K;
+  } else if (len > 0) {
+    h = (h ^ ((uint64_t)s[0] << 16 | (uint64_t)s[len >> 1] << 8 | s[len - 1])) * K;
+  }
+  return (unsigned)(h >> (64 - KC_BITS));
+}
+
 static int cb_map_key(void *ctx, const unsigned char *s, size_t len) {
+  cra_dec_t *d = (cra_dec_t *)ctx;
+  uintptr_t ps = (uintptr_t)s, pt = (uintptr_t)d->text;
   /* The key stays on the stack until the value arrives (dec_add). */
-  return dec_pushstr((cra_dec_t *)ctx, s, len);
+  if (d->kc != NULL && len <= KC_MAXLEN && ps >= pt && ps + len <= pt + d->len) {
+    unsigned slot = kc_slot(s, len);
+    cra_kc_t *e = &d->kc[slot];
+    if (e->s != NULL && e->len == len && memcmp(e->s, s, len) == 0) {
+      /* Same bytes as a key already checked and interned: reuse it. */
+      lua_rawgeti(d->L, d->kc_idx, (int)slot + 1);
+      return 1;
+    }
+    if (!dec_pushstr(d, s, len)) return 0;
+    lua_pushvalue(d->L, -1);
+    lua_rawseti(d->L, d->kc_idx, (int)slot + 1); /* anchor before caching the pointer */
+    e->s = lua_tolstring(d->L, -1, &e->len);
+    return 1;
+  }
+  return dec_pushstr(d, s, len);
 }
 
 /* Opens a level: depth limit, Lua stack room, level array. */
@@ -592,6 +655,13 @@ CRA_HIDDEN int cra_json_decode(lua_State *L, const char *text, size_t len,
   if (lua_isnil(L, -1)) luaL_error(L, "json: cra_json_open was not called");
   lua_setmetatable(L, -2);
   luaL_getmetatable(L, CRA_JSON_ARRAY_MT); /* base + 1 */
+  if (len >= KC_MINTEXT) {                 /* base + 2: key cache anchor */
+    lua_createtable(L, KC_SIZE, 0);
+    d->kc = (cra_kc_t *)calloc(KC_SIZE, sizeof *d->kc); /* NULL: no cache */
+    d->kc_idx = base + 2;
+  } else {
+    lua_pushnil(L);
+  }
 
   d->L = L;
   d->text = (const unsigned char *)text;
@@ -641,7 +711,7 @@ CRA_HIDDEN int cra_json_decode(lua_State *L, const char *text, size_t len,
     lua_pushstring(L, msg);
     return 0;
   }
-  /* stack: [box, array_mt, value] -> [value] */
+  /* stack: [box, array_mt, key cache, value] -> [value] */
   lua_replace(L, base);
   lua_settop(L, base);
   return 1;
