@@ -47,6 +47,11 @@ int cra_transport_init(cra_transport_t *t) {
    * queues inside libcurl. Keep a few idle connections in the cache. */
   curl_multi_setopt(t->multi, CURLMOPT_MAX_HOST_CONNECTIONS, 8L);
   curl_multi_setopt(t->multi, CURLMOPT_MAXCONNECTS, 16L);
+  /* Single-threaded use: no lock callbacks needed. */
+  t->share = curl_share_init();
+  if (t->share == NULL) return 0;
+  curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+  curl_share_setopt(t->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
   return 1;
 }
 
@@ -95,6 +100,11 @@ void cra_transport_close(cra_transport_t *t) {
     curl_multi_cleanup(t->multi);
     t->multi = NULL;
   }
+  /* Last: every easy handle that used the share is gone by now. */
+  if (t->share) {
+    curl_share_cleanup(t->share);
+    t->share = NULL;
+  }
 }
 
 int cra_transport_prepare(cra_transport_t *t, size_t n) {
@@ -118,6 +128,7 @@ CURL *cra_transport_easy(cra_transport_t *t, cra_xfer_t *x, size_t max_body) {
   curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)x);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
+  if (t->share) curl_easy_setopt(e, CURLOPT_SHARE, t->share);
   /* Early abort when Content-Length already says the body is too big. */
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body);
   return e;

@@ -47,6 +47,7 @@ typedef struct cra_xfer {
 
 typedef struct cra_transport {
   CURLM *multi;
+  CURLSH *share;            /* DNS cache + TLS session ids for all handles */
   CURL *pool[CRA_POOL_MAX];
   int npool;
   cra_xfer_t *xfers;
