@@ -327,6 +327,12 @@ static int dec_number(cra_dec_t *d, const char *s, size_t len) {
 
   if (!isfloat && !slow) {
     /* m < 10^19 < 2^64: exact. */
+#if CRA_HAS_INTEGERS && defined(LUA_MAXINTEGER)
+    /* A Lua built with narrower integers (LUA_INT_INT) gets a float. */
+    if ((long long)LUA_MAXINTEGER < INT64_MAX &&
+        m > (neg ? (uint64_t)LUA_MAXINTEGER + 1 : (uint64_t)LUA_MAXINTEGER))
+      goto as_float;
+#endif
     if (!neg && m <= (uint64_t)INT64_MAX) {
       cra_pushint64(d->L, (long long)m);
       return 1;
@@ -338,6 +344,9 @@ static int dec_number(cra_dec_t *d, const char *s, size_t len) {
     }
     /* beyond int64: fall through to a float */
   }
+#if CRA_HAS_INTEGERS && defined(LUA_MAXINTEGER)
+as_float:
+#endif
   if (!slow && m <= (UINT64_C(1) << 53) && exp10 >= -22 && exp10 <= 22) {
     /* Clinger's fast path: both operands exact, one correctly rounded op. */
     v = (double)m;

@@ -219,8 +219,13 @@ static int enc_value(lua_State *L, cra_enc_t *e, int idx);
 static void path_key(cra_enc_t *e, const char *s, size_t len) {
   char seg[48];
   size_t n = len > 40 ? 40 : len;
+  size_t i;
   seg[0] = '.';
-  memcpy(seg + 1, s, n);
+  /* Printable ASCII only: the message may end up in logs. */
+  for (i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    seg[1 + i] = (c >= 0x20 && c < 0x7f) ? (char)c : '?';
+  }
   if (n < len) {
     memcpy(seg + 1 + n, "...", 3);
     n += 3;
