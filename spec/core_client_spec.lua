@@ -171,7 +171,8 @@ describe("core client #jit", function()
 
   describe("validation before sending", function()
     for _, bad in ipairs({ "key\r\nX-Evil: 1", "key\nx", "key\0x" }) do
-      it("refuses a credential with CR/LF/NUL (" .. string.format("%q", bad):sub(1, 12) .. ") and connects nowhere", function()
+      local label = string.format("%q", bad):sub(1, 12)
+      it("refuses a credential with CR/LF/NUL (" .. label .. ") and connects nowhere", function()
         local c = client({ api_key = bad })
         local res, err = c:request { method = "GET", path = "/cv/ok" }
         assert.is_nil(res)
@@ -324,7 +325,8 @@ describe("core client #jit", function()
       assert.equal(200, err.status)
       assert.equal("hello, this is not json", err.body_excerpt)
       assert.is_false(err.retryable)
-      _, err = c:request { method = "GET", path = "/noenvelope" }
+      res, err = c:request { method = "GET", path = "/noenvelope" }
+      assert.is_nil(res)
       assert.equal("protocol", err.kind)
       assert.is_nil(err.body_excerpt)
       -- Content-Length known (early abort) and streamed to close (write callback)
@@ -476,9 +478,12 @@ describe("core client #jit", function()
       ok = pcall(c.batch, c, {})
       assert.is_false(ok)
       assert.matches("closed", tostring(c))
-      c = nil
+      -- __gc of an already closed client: must be a no-op
+      local weak = setmetatable({ c }, { __mode = "v" })
+      c = nil -- luacheck: ignore 311
       collectgarbage()
       collectgarbage()
+      assert.is_nil(weak[1])
     end)
 
     it("collects unclosed clients", function()

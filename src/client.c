@@ -189,8 +189,8 @@ static int cra_config_string(lua_State *L, cra_client_t *c, const char *key,
   if (lua_type(L, -1) != LUA_TSTRING) cra_config_error(L, key, "must be a string");
   s = lua_tolstring(L, -1, &len);
   if (cra_has_crlfnul(s, len)) {
-    if (bad == NULL) cra_config_error(L, key, "must not contain CR, LF or NUL");
-    *bad = 1;
+    if (bad != NULL) *bad = 1;
+    else cra_config_error(L, key, "must not contain CR, LF or NUL"); /* raises */
   }
   if (!cra_store(dst, s, len)) luaL_error(L, "creatorapi.core.client: out of memory");
   lua_pop(L, 1);
