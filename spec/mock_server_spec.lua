@@ -300,6 +300,70 @@ describe("creatorapi-mock", function()
     end)
   end)
 
+  describe("CreatiVault YouTube / Instagram search and lookalike", function()
+    it("serves YouTube fields per level with its own filters", function()
+      local code, j = search(m, { size = 5, service_level = "S1" }, nil, nil, "youtube")
+      assert.equal(200, code)
+      assert.equal(keyset({ uid = 1, username = 1, nickname = 1, avatar_url = 1, channel_url = 1,
+        has_email = 1, has_whatsapp = 1, last_video_publish_time = 1 }), keyset(j.data[1]))
+      assert.truthy(j.data[1].uid:match("^UC[%w%-_]+$"))
+      local _, s3 = search(m, { size = 20, service_level = "S3", country_code = "US",
+        last10_avg_interaction_rate_all_gte = 5, female_ratio_gte = 50 }, nil, nil, "youtube")
+      assert.is_number(s3.meta.total)
+      for _, r in ipairs(s3.data) do
+        assert.equal("US", r.country_code)
+        assert.is_true(r.engagement_rate >= 0.05)
+        assert.is_true(r.audience_female_rate >= 50)
+        assert.is_table(r.audience_language_list)
+        assert.is_table(r.audience_age_list)
+        assert.is_number(r.avg_views_short)
+      end
+      assert.equal(80, s3.meta.credits_consumed)
+    end)
+
+    it("serves Instagram with is_product_kol and its field set", function()
+      local _, j = search(m, { size = 10, is_product_kol = true, followers_cnt_gte = 10000 }, nil, nil, "instagram")
+      assert.is_true(#j.data > 0)
+      for _, r in ipairs(j.data) do
+        assert.is_true(r.followers_count >= 10000)
+        assert.truthy(r.profile_url:match("^https://www%.instagram%.com/"))
+        assert.is_nil(r.channel_url)
+      end
+      local code = search(m, { size = 1 }, "cv_live_noscope_0001", nil, "instagram")
+      assert.equal(200, code)
+    end)
+
+    it("finds lookalikes sorted by match_score, clamped to 50, billed per row", function()
+      local code, j = request(m, "POST", "/openapi/v1/creators/lookalike", cjson.encode {
+        username = "creator_demo", platform = "tiktok", target_region = "US", limit = 10,
+        follower_min = 10000, lang = "en" }, cv_headers(CV_KEY, CV_ID))
+      assert.equal(200, code)
+      local items = j.data.items
+      assert.equal(10, #items)
+      for i, it in ipairs(items) do
+        assert.is_true(it.match_score >= 0 and it.match_score <= 100)
+        assert.is_true(it.followers_count >= 10000)
+        if i > 1 then assert.is_true(items[i - 1].match_score >= it.match_score) end
+        assert.not_equal("creator_demo", it.username)
+      end
+      assert.equal("S1", j.meta.service_level)
+      assert.equal(10, j.meta.credits_consumed)
+      local _, big = request(m, "POST", "/openapi/v1/creators/lookalike", cjson.encode {
+        profile_url = "https://www.tiktok.com/@creator_demo", limit = 1000, service_level = "S2" },
+        cv_headers(CV_KEY, CV_ID))
+      assert.equal(50, #big.data.items)
+      assert.equal(150, big.meta.credits_consumed)
+      local c404, nf = request(m, "POST", "/openapi/v1/creators/lookalike",
+        cjson.encode { username = "no_such_creator_zz" }, cv_headers(CV_KEY, CV_ID))
+      assert.equal(404, c404)
+      assert.equal(40401, nf.error.code)
+      local c400, bad = request(m, "POST", "/openapi/v1/creators/lookalike",
+        cjson.encode { username = "creator_demo", platform = "myspace" }, cv_headers(CV_KEY, CV_ID))
+      assert.equal(400, c400)
+      assert.equal(40001, bad.error.code)
+    end)
+  end)
+
   describe("KeyAPI influencer list analytics", function()
     it("returns the seed's row shape", function()
       local code, j, text = kapi(m, "region=US&page_num=1&page_size=10")

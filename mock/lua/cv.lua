@@ -1,3 +1,4 @@
+-- luacheck: read globals host
 -- CreatiVault Open API: envelope, authentication, request-body validation.
 local json = require "json"
 local S = require "state"

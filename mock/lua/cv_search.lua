@@ -5,6 +5,7 @@ local D = require "dataset"
 local T = require "taxonomy"
 local CV = require "cv"
 local R = require "render"
+local U = require "util"
 local V = CV.V
 
 local M = {}
@@ -125,6 +126,83 @@ do
     range(function(r) return r.commission end, "lte") }
 end
 
+-- "YYYY-MM-DD" or ISO date-time; compared with the row's ISO last_time
+local function time_bound(op)
+  return { function(b, n)
+    local v = b[n]
+    if V.absent(v) then return nil end
+    if type(v) == "string" then
+      if U.valid_date(v) then
+        return v .. (op == "gte" and "T00:00:00Z" or "T23:59:59Z")
+      end
+      local d, t = v:match("^(%d%d%d%d%-%d%d%-%d%d)[T ](%d%d:%d%d:%d%d)")
+      if d and U.valid_date(d) then return d .. "T" .. t .. "Z" end
+    end
+    if type(v) == "number" and v > 0 then return U.iso(v) end -- Unix seconds
+    return nil, n .. " 必须是 YYYY-MM-DD 日期或 ISO 8601 时间"
+  end, range(function(r) return r.last_time end, op) }
+end
+
+local function flag(field)
+  return { V.bool, function(v) return function(r) return (r[field] == true) == v end end }
+end
+
+local YOUTUBE_FILTERS = common_filters({})
+do
+  local F = YOUTUBE_FILTERS
+  F.has_whatsapp = flag("has_whatsapp")
+  F.is_ai_creator = flag("is_ai_creator")
+  F.last10_avg_video_view_count_all_gte = { V.number, range(function(r) return r.avg_views end, "gte") }
+  F.last10_avg_video_view_count_all_lte = { V.number, range(function(r) return r.avg_views end, "lte") }
+  F.last10_avg_video_view_count_short_gte = { V.number, range(function(r) return r.avg_views_short end, "gte") }
+  F.last10_avg_video_view_count_short_lte = { V.number, range(function(r) return r.avg_views_short end, "lte") }
+  F.last10_avg_interaction_rate_all_gte = pct_range(function(r) return r.er end, "gte")
+  F.last10_avg_interaction_rate_all_lte = pct_range(function(r) return r.er end, "lte")
+  F.last10_avg_interaction_rate_short_gte = pct_range(function(r) return r.er_short end, "gte")
+  F.last10_avg_interaction_rate_short_lte = pct_range(function(r) return r.er_short end, "lte")
+  F.last_video_publish_time_gte = time_bound("gte")
+  F.last_video_publish_time_lte = time_bound("lte")
+  F.audience_language_list = F.audience_language_code_list
+  F.female_ratio_gte = F.audience_female_rate_gte
+  F.female_ratio_lte = F.audience_female_rate_lte
+end
+
+local INSTAGRAM_FILTERS = common_filters({})
+do
+  local F = INSTAGRAM_FILTERS
+  F.has_whatsapp = flag("has_whatsapp")
+  F.is_product_kol = flag("is_product_kol")
+  F.is_ai_creator = flag("is_ai_creator")
+  F.is_top_creator = flag("is_top_creator")
+  F.last10_avg_video_view_count_gte = { V.number, range(function(r) return r.avg_views end, "gte") }
+  F.last10_avg_video_view_count_lte = { V.number, range(function(r) return r.avg_views end, "lte") }
+  F.last10_avg_video_interaction_rate_gte = pct_range(function(r) return r.er end, "gte")
+  F.last10_avg_video_interaction_rate_lte = pct_range(function(r) return r.er end, "lte")
+  F.last_video_publish_time_gte = time_bound("gte")
+  F.last_video_publish_time_lte = time_bound("lte")
+  F.audience_language_list = F.audience_language_code_list
+  F.female_ratio_gte = F.audience_female_rate_gte
+  F.female_ratio_lte = F.audience_female_rate_lte
+end
+
+-- YouTube / Instagram document no sort_field enum: followers_cnt (default) plus
+-- views and interaction-rate sorts under their TikTok names and the platform's own.
+local function other_sorts(views_name, rate_name)
+  local fields = {
+    followers_cnt = function(r) return r.followers end,
+    last10_avg_video_views_cnt = function(r) return r.avg_views end,
+    last10_avg_video_interaction_rate = function(r) return r.er end,
+  }
+  local names = { "followers_cnt", "last10_avg_video_views_cnt", "last10_avg_video_interaction_rate" }
+  for _, n in ipairs({ views_name, rate_name }) do
+    if not fields[n] then
+      names[#names + 1] = n
+      fields[n] = n == views_name and fields.last10_avg_video_views_cnt or fields.last10_avg_video_interaction_rate
+    end
+  end
+  return fields, names
+end
+
 M.PLATFORMS = {
   tiktok = {
     scope = "creators:tiktok:search",
@@ -137,7 +215,13 @@ M.PLATFORMS = {
     sort_names = { "followers_cnt", "last10_avg_video_views_cnt", "last10_avg_video_interaction_rate" },
     render = R.tiktok,
   },
+  youtube = { scope = "creators:youtube:search", filters = YOUTUBE_FILTERS, render = R.youtube },
+  instagram = { scope = "creators:instagram:search", filters = INSTAGRAM_FILTERS, render = R.instagram },
 }
+M.PLATFORMS.youtube.sort_fields, M.PLATFORMS.youtube.sort_names =
+  other_sorts("last10_avg_video_view_count_all", "last10_avg_interaction_rate_all")
+M.PLATFORMS.instagram.sort_fields, M.PLATFORMS.instagram.sort_names =
+  other_sorts("last10_avg_video_view_count", "last10_avg_video_interaction_rate")
 
 -- Compiles the request's filters: returns preds, count or nil, message.
 function M.compile(filters, body)

@@ -172,7 +172,8 @@ local function base_row(seed, platform, i, used)
   local t1, t2 = g:pick(tags), g:pick(tags)
   r.hashtags = { "#" .. t1 }
   if t2 ~= t1 then r.hashtags[2] = "#" .. t2 end
-  r.hashtags[#r.hashtags + 1] = "#" .. e.en[3]:lower():gsub("[^%w]", "")
+  local t3 = "#" .. e.en[3]:lower():gsub("[^%w]", "")
+  if t3 ~= r.hashtags[1] and t3 ~= r.hashtags[2] then r.hashtags[#r.hashtags + 1] = t3 end
   if g:chance(0.6) then r.hashtags[#r.hashtags + 1] = "#fyp" end
   local templates = {
     "%s creator sharing %s and %s tips",
@@ -287,7 +288,48 @@ function D.hex(r, k, n)
   return s:sub(1, n or 32)
 end
 
-D.makers = {}
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+-- last video time of day (for the ISO `last_video_publish_time` fields)
+local function with_time(r, g)
+  local secs = g:int(0, 86399)
+  r.last_time = r.last_date .. string.format("T%02d:%02d:%02dZ", secs // 3600, secs // 60 % 60, secs % 60)
+end
+
+D.makers = {
+  youtube = function(seed, i, used)
+    local r, g = base_row(seed, "youtube", i, used)
+    local id = { "UC" }
+    for k = 1, 22 do
+      local n = g:int(1, 64)
+      id[k + 1] = B64:sub(n, n)
+    end
+    r.uid = table.concat(id)
+    -- subscribers skew larger than TikTok followers
+    r.followers = math.floor(r.followers * (1.2 + g:float()))
+    r.avg_views = math.floor(r.avg_views * (0.8 + g:float()))
+    r.avg_views_short = math.floor(r.avg_views * (0.6 + 1.2 * g:float()))
+    r.avg_views_long = math.floor(r.avg_views * (0.3 + 0.9 * g:float()))
+    r.er_short = math.floor(r.er * (0.8 + 0.6 * g:float()) * 10000 + 0.5) / 10000
+    r.er_long = math.floor(r.er * (0.5 + 0.6 * g:float()) * 10000 + 0.5) / 10000
+    r.view_count = math.floor(r.avg_views * r.videos * (0.9 + g:float()))
+    r.has_whatsapp = g:chance(0.05)
+    r.is_ai_creator = g:chance(0.03)
+    with_time(r, g)
+    return r
+  end,
+  instagram = function(seed, i, used)
+    local r, g = base_row(seed, "instagram", i, used)
+    r.uid = tostring(1780000000 + i * 40009 + g:int(0, 40000))
+    r.has_whatsapp = g:chance(0.08)
+    r.is_product_kol = g:chance(r.followers > 20000 and 0.3 or 0.05)
+    r.is_ai_creator = g:chance(0.02)
+    r.is_top_creator = r.followers > 500000 and g:chance(0.5)
+    r.view_count = math.floor(r.avg_views * r.videos * (0.9 + g:float()))
+    with_time(r, g)
+    return r
+  end,
+}
 D.base_row = base_row
 
 return D

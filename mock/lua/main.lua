@@ -1,3 +1,4 @@
+-- luacheck: read globals host
 -- creatorapi-mock entry point: loaded once by the C host (mock/main.c).
 -- Returns { handle = fn(req) -> response, early = fn(req), tick = fn() -> deliveries,
 --           delivery_done = fn(id, status, err, elapsed) }.
@@ -23,6 +24,9 @@ local CV_PREFIX = "/openapi/v1"
 -- path -> { handler, scope, identity (false: X-User-Identity not required), public }
 local CV_ROUTES = {
   ["/creators/tiktok/search"] = { handler = Search.handler("tiktok"), scope = "creators:tiktok:search" },
+  ["/creators/youtube/search"] = { handler = Search.handler("youtube"), scope = "creators:youtube:search" },
+  ["/creators/instagram/search"] = { handler = Search.handler("instagram"), scope = "creators:instagram:search" },
+  ["/creators/lookalike"] = { handler = require("lookalike").handler },
   ["/webhook/verify"] = { public = true, handler = function(ctx)
     local body, bad = CV.body(ctx)
     if not body then return bad end

@@ -1,3 +1,4 @@
+-- luacheck: read globals host MOCK_CONFIG
 -- /_mock/* control endpoints (no auth; never recorded or counted).
 local json = require "json"
 local S = require "state"

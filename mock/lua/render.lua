@@ -134,6 +134,119 @@ function R.tiktok(r, level, lang)
   return o
 end
 
+local function views_per_sub(v, r) return round(v / r.followers, 4) end
+
+-- YouTube channel object (api-notes §1.8.2 YouTube table)
+function R.youtube(r, level, lang)
+  local o = json.obj(
+    "uid", r.uid,
+    "username", r.username,
+    "nickname", r.nickname,
+    "avatar_url", "https://yt3.ggpht.com/ytc/" .. D.hex(r, 1, 40) .. "=s176-c-k-c0x00ffffff-no-rj",
+    "channel_url", "https://www.youtube.com/@" .. r.username,
+    "has_email", r.has_email,
+    "has_whatsapp", r.has_whatsapp,
+    "last_video_publish_time", r.last_time)
+  if level == "S1" then return o end
+  local med = med_views(r)
+  local med_s = math.floor(r.avg_views_short * (0.45 + 0.45 * D.unit(r, 12)))
+  local med_l = math.floor(r.avg_views_long * (0.45 + 0.45 * D.unit(r, 13)))
+  json.set(o, "country_code", R.country(r.country, lang))
+  json.set(o, "language", r.language)
+  json.set(o, "gender", R.gender(r.gender, lang))
+  json.set(o, "bio", r.bio)
+  json.set(o, "followers_count", r.followers)
+  json.set(o, "video_count", r.videos)
+  json.set(o, "view_count", r.view_count)
+  json.set(o, "avg_views", r.avg_views)
+  json.set(o, "avg_views_short", r.avg_views_short)
+  json.set(o, "avg_views_long", r.avg_views_long)
+  json.set(o, "engagement_rate", r.er)
+  json.set(o, "engagement_rate_short", r.er_short)
+  json.set(o, "engagement_rate_long", r.er_long)
+  json.set(o, "is_verified", r.is_verified)
+  json.set(o, "last10_video_views_per_sub", views_per_sub(r.avg_views, r))
+  json.set(o, "last10_video_views_per_sub_short", views_per_sub(r.avg_views_short, r))
+  json.set(o, "last10_video_views_per_sub_long", views_per_sub(r.avg_views_long, r))
+  json.set(o, "last10_med_video_views_cnt", med)
+  json.set(o, "last10_med_video_views_cnt_short", med_s)
+  json.set(o, "last10_med_video_views_cnt_long", med_l)
+  json.set(o, "last10_med_video_views_per_sub", views_per_sub(med, r))
+  json.set(o, "last10_med_video_views_per_sub_short", views_per_sub(med_s, r))
+  json.set(o, "last10_med_video_views_per_sub_long", views_per_sub(med_l, r))
+  json.set(o, "industry_categories", R.industry_categories(r, lang))
+  json.set(o, "hashtags", json.arr({ table.unpack(r.hashtags) }))
+  json.set(o, "email", R.email(r))
+  json.set(o, "whatsapp", r.has_whatsapp and string.format("+1%010d", r.i * 7919 % 10000000000) or nil)
+  json.set(o, "recent_videos", recent_videos(r, function(_, id)
+    return "https://www.youtube.com/watch?v=" .. id:sub(-11)
+  end))
+  if level == "S2" then return o end
+  json.set(o, "audience_female_rate", r.female_rate)
+  json.set(o, "audience_country_code_list", map(r.aud_countries, R.country, lang))
+  json.set(o, "audience_language_list", map(r.aud_langs, function(x) return x end))
+  json.set(o, "audience_age_list", map(r.aud_ages, R.age, lang))
+  return o
+end
+
+-- Instagram profile object (api-notes §1.8.2 Instagram table)
+function R.instagram(r, level, lang)
+  local o = json.obj(
+    "uid", r.uid,
+    "username", r.username,
+    "nickname", r.nickname,
+    "avatar_url", "https://scontent.cdninstagram.com/v/t51.2885-19/" .. D.hex(r, 1, 24) .. "_n.jpg",
+    "profile_url", "https://www.instagram.com/" .. r.username,
+    "has_email", r.has_email,
+    "has_whatsapp", r.has_whatsapp,
+    "last_video_publish_time", r.last_time)
+  if level == "S1" then return o end
+  local med = med_views(r)
+  json.set(o, "country_code", R.country(r.country, lang))
+  json.set(o, "language", r.language)
+  json.set(o, "gender", R.gender(r.gender, lang))
+  json.set(o, "bio", r.bio)
+  json.set(o, "followers_count", r.followers)
+  json.set(o, "video_count", r.videos)
+  json.set(o, "avg_views", r.avg_views)
+  json.set(o, "engagement_rate", r.er)
+  json.set(o, "is_verified", r.is_verified)
+  json.set(o, "last10_video_views_per_sub", views_per_sub(r.avg_views, r))
+  json.set(o, "last10_med_video_views_cnt", med)
+  json.set(o, "last10_med_video_views_per_sub", views_per_sub(med, r))
+  json.set(o, "industry_categories", R.industry_categories(r, lang))
+  json.set(o, "hashtags", json.arr({ table.unpack(r.hashtags) }))
+  json.set(o, "email", R.email(r))
+  json.set(o, "link_whatsapp", r.has_whatsapp and string.format("https://wa.me/1%010d", r.i * 7919 % 10000000000) or nil)
+  json.set(o, "recent_videos", recent_videos(r, function(_, id)
+    return "https://www.instagram.com/reel/" .. D.hex(r, tonumber(id:sub(-3)), 11) .. "/"
+  end, "reel"))
+  if level == "S2" then return o end
+  json.set(o, "audience_female_rate", r.female_rate)
+  json.set(o, "audience_country_code_list", map(r.aud_countries, R.country, lang))
+  json.set(o, "audience_language_code_list", map(r.aud_langs, function(x) return x end))
+  json.set(o, "audience_age_id_list", map(r.aud_ages, R.age, lang))
+  return o
+end
+
+-- URL of a creator's profile on its platform
+function R.profile_url(r)
+  if r.platform == "youtube" then return "https://www.youtube.com/@" .. r.username end
+  if r.platform == "instagram" then return "https://www.instagram.com/" .. r.username end
+  return "https://www.tiktok.com/@" .. r.username
+end
+
+function R.avatar_url(r)
+  if r.platform == "youtube" then
+    return "https://yt3.ggpht.com/ytc/" .. D.hex(r, 1, 40) .. "=s176-c-k-c0x00ffffff-no-rj"
+  elseif r.platform == "instagram" then
+    return "https://scontent.cdninstagram.com/v/t51.2885-19/" .. D.hex(r, 1, 24) .. "_n.jpg"
+  end
+  return "https://p16-sign-va.tiktokcdn.com/tos-maliva-avt-0068/" .. D.hex(r, 1) .. "~c5_100x100.jpeg"
+end
+
+R.BY_PLATFORM = { tiktok = R.tiktok, youtube = R.youtube, instagram = R.instagram }
+
 ---------------------------------------------------------------------------
 -- KeyAPI (EchoTik-style) analytics row, derived from the same TikTok row.
 -- The numeric facts are computed once per row and cached in r.k.

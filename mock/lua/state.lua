@@ -1,3 +1,4 @@
+-- luacheck: read globals host MOCK_CONFIG
 -- Mutable server state: configuration, API keys, credit balances, quotas,
 -- rate-limit windows, counters and the recorded request log.
 local S = {}

@@ -1,3 +1,4 @@
+-- luacheck: read globals host MOCK_CONFIG
 -- Small helpers shared by the handlers.
 local U = {}
 
