@@ -407,6 +407,20 @@ describe("json_encode #jit", function()
   end)
 end)
 
+describe("json module registration #jit", function()
+  it("survives a second require (luaopen runs again) with the same array_mt and null", function()
+    local saved = package.loaded["creatorapi.core"]
+    package.loaded["creatorapi.core"] = nil
+    local again = require "creatorapi.core"
+    package.loaded["creatorapi.core"] = saved
+    assert.equal(core.array_mt, again.array_mt)
+    assert.equal(core.null, again.null)
+    assert.equal(core.array_mt, getmetatable(again.json_decode("[1]")))
+    assert.equal("[]", core.json_encode(again.json_decode("[]")))
+    assert.equal("[]", again.json_encode(core.json_decode("[]")))
+  end)
+end)
+
 describe("json round trip #jit", function()
   it("round-trips a KeyAPI page", function()
     local page = keyapi_page(50)

@@ -758,8 +758,6 @@ CRA_HIDDEN void cra_json_open(lua_State *L) {
   luaL_newmetatable(L, CRA_JSON_ARRAY_MT);
   lua_pushliteral(L, CRA_JSON_ARRAY_MT);
   lua_setfield(L, -2, "__name");
-  lua_pushliteral(L, "array");
-  lua_setfield(L, -2, "__jsontype");
   lua_setfield(L, t, "array_mt");
 
   lua_pushlightuserdata(L, NULL);
