@@ -517,6 +517,9 @@ describe("core client #jit", function()
       assert.has_error(function() core.client { base_url = base, dialect = "keyapi", timeout = 0 } end)
       assert.has_error(function() core.client { base_url = base, dialect = "keyapi", insecure = "yes" } end)
       assert.has_error(function() core.client { base_url = base, dialect = "keyapi", max_body = -1 } end)
+      assert.has_error(function() core.client { base_url = base, dialect = "keyapi", max_body = 1.5 } end)
+      assert.has_error(function() core.client { base_url = base, dialect = "keyapi", max_depth = 0 } end)
+      core.client({ base_url = base, dialect = "keyapi", max_body = 1048576.0, max_depth = 10.0 }):close()
       -- false disables a timeout
       local c = core.client { base_url = base, dialect = "creativault", timeout = false, connect_timeout = false }
       assert(c:request { method = "GET", path = "/cv/ok" })

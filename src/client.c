@@ -295,17 +295,20 @@ static int cra_client_new(lua_State *L) {
 
   lua_getfield(L, 1, "max_body");
   if (!lua_isnil(L, -1)) {
-    if (!cra_isinteger(L, -1) || cra_tointeger(L, -1) < 1)
+    double v = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : -1.0;
+    /* 1048576.0 is as good as 1048576 (5.4 floats from arithmetic). */
+    if (!(v >= 1 && v <= 9.0e15) || v != floor(v))
       cra_config_error(L, "max_body", "must be a positive integer (bytes)");
-    c->max_body = (size_t)cra_tointeger(L, -1);
+    c->max_body = (size_t)v;
   }
   lua_pop(L, 1);
 
   lua_getfield(L, 1, "max_depth");
   if (!lua_isnil(L, -1)) {
-    if (!cra_isinteger(L, -1) || cra_tointeger(L, -1) < 1 || cra_tointeger(L, -1) > 100000)
+    double v = lua_type(L, -1) == LUA_TNUMBER ? (double)lua_tonumber(L, -1) : -1.0;
+    if (!(v >= 1 && v <= 100000) || v != floor(v))
       cra_config_error(L, "max_depth", "must be an integer between 1 and 100000");
-    c->max_depth = (int)cra_tointeger(L, -1);
+    c->max_depth = (int)v;
   }
   lua_pop(L, 1);
 
