@@ -31,8 +31,9 @@ local function wait_port(port, secs)
 end
 
 -- Starts cmd in the background; returns its pid (we kill only that pid).
+-- `timeout` bounds its life in case this process dies before teardown.
 local function spawn(cmd)
-  local p = assert(io.popen(cmd .. " >/dev/null 2>&1 & echo $!"))
+  local p = assert(io.popen("exec timeout 300 " .. cmd .. " >/dev/null 2>&1 & echo $!"))
   local pid = tonumber(p:read("*l"))
   p:close()
   return assert(pid, "could not start: " .. cmd)
@@ -68,7 +69,7 @@ describe("core client #jit", function()
 
   lazy_setup(function()
     port = free_port()
-    pid = spawn("exec lua5.4 " .. SERVER .. " " .. port)
+    pid = spawn("lua5.4 " .. SERVER .. " " .. port)
     assert(wait_port(port, 5), "test server did not start")
     base = "http://127.0.0.1:" .. port
   end)
@@ -155,6 +156,42 @@ describe("core client #jit", function()
       assert.is_nil(log.requests[1].headers["x-user-identity"])
       assert.equal("/ka/ok?uniqueId=abc", log.requests[1].target)
       assert.is_nil(log.requests[2].headers["authorization"])
+      c:close()
+    end)
+
+    it("asks for compressed responses", function()
+      local c = client()
+      assert(c:request { method = "GET", path = "/cv/ok" })
+      assert.matches("gzip", server_log(port).requests[1].headers["accept-encoding"], 1, true)
+      c:close()
+    end)
+
+    it("follows redirects only for GETs that carry no credential", function()
+      local c = client()
+      local res, err = c:request { method = "GET", path = "/redirect" }
+      assert.is_nil(res)
+      assert.equal("protocol", err.kind)
+      assert.equal(302, err.status)
+      res, err = c:request { method = "POST", path = "/redirect", auth = "none" }
+      assert.is_nil(res)
+      assert.equal(302, err.status)
+      res = assert(c:request { method = "GET", path = "/redirect", auth = "none" })
+      assert.equal(200, res.status)
+      local log = server_log(port)
+      assert.equal(4, #log.requests)
+      assert.equal("/cv/ok", log.requests[4].target)
+      assert.is_nil(log.requests[4].headers["x-api-key"])
+      c:close()
+    end)
+
+    it("sends through the configured proxy", function()
+      local c = core.client { base_url = "http://api.example.invalid", dialect = "creativault",
+        proxy = "http://127.0.0.1:" .. port }
+      local res = assert(c:request { method = "GET", path = "/cv/ok", query = { a = 1 } })
+      assert.equal(200, res.status)
+      local r = server_log(port).requests[1]
+      assert.equal("http://api.example.invalid/cv/ok?a=1", r.target)
+      assert.equal("api.example.invalid", r.headers["host"])
       c:close()
     end)
 
@@ -551,7 +588,7 @@ describe("core client TLS #jit", function()
       "-addext subjectAltName=DNS:localhost,IP:127.0.0.1 >/dev/null 2>&1")
     assert(ok == true or ok == 0, "openssl req failed")
     port = free_port()
-    pid = spawn("exec openssl s_server -accept " .. port .. " -cert " .. dir .. "/cert.pem -key " ..
+    pid = spawn("openssl s_server -accept " .. port .. " -cert " .. dir .. "/cert.pem -key " ..
       dir .. "/key.pem -www -quiet")
     assert(wait_port(port, 5), "openssl s_server did not start")
   end)

@@ -27,7 +27,9 @@
     /big/<n>                    200, a JSON string of n bytes, Content-Length
     /bigstream/<n>              200, n bytes, no Content-Length (read to close)
     /sleep/<seconds>            CreatiVault success after a delay
+    /redirect                   302 to /cv/ok
     /echo-key                   body echoes the X-API-Key header (redaction test)
+  Absolute-form targets (a request sent through a proxy) are routed on their path.
 ]]
 local socket = require "socket"
 
@@ -74,7 +76,8 @@ end
 
 -- Returns status, headers table, body, options ({sleep=, stream=})
 local function route(req)
-  local path = req.target:match("^[^?]*")
+  -- absolute-form targets come through a proxy: route on the path part
+  local path = req.target:gsub("^https?://[^/]*", ""):match("^[^?]*")
   local code, http
   if path == "/cv/ok" then
     return 200, {}, cv_ok()
@@ -131,6 +134,9 @@ local function route(req)
   local secs = path:match("^/sleep/([%d.]+)$")
   if secs then
     return 200, {}, cv_ok(), { sleep = tonumber(secs) }
+  end
+  if path == "/redirect" then
+    return 302, { Location = "/cv/ok" }, ""
   end
   if path == "/echo-key" then
     return 400, { ["Content-Type"] = "text/plain" }, "bad key " .. tostring(req.headers["x-api-key"])
