@@ -326,6 +326,27 @@ describe("core client #jit", function()
       c:close(); k:close()
     end)
 
+    it("maps unknown business codes by family, and success:false without a code to protocol", function()
+      local c, k = client(), ka_client()
+      local cases = {
+        { c, "/cv/err/40002/200", "validation", 40002 }, { c, "/cv/err/50003/200", "server", 50003 },
+        { c, "/cv/err/12345/200", "validation", 12345 }, { c, "/cv/err/12345/503", "server", 12345 },
+        { k, "/ka/err/10001/200", "validation", 10001 }, { k, "/ka/err/10001/500", "server", 10001 },
+      }
+      for _, case in ipairs(cases) do
+        local res, err = case[1]:request { method = "GET", path = case[2] }
+        assert.is_nil(res)
+        assert.equal(case[3], err.kind, case[2])
+        assert.equal(case[4], err.code, case[2])
+      end
+      local res, err = c:request { method = "GET", path = "/cv/nocode" }
+      assert.is_nil(res)
+      assert.equal("protocol", err.kind)
+      assert.is_nil(err.code)
+      assert.equal("hdr-req-id", err.request_id) -- header fallback
+      c:close(); k:close()
+    end)
+
     it("turns an HTML 502 into a server error with a short printable excerpt", function()
       local c = client()
       local res, err = c:request { method = "GET", path = "/html502" }

@@ -16,7 +16,6 @@ void cra_push_redacted(lua_State *L, const char *s, size_t len,
                        const char *secret) {
   size_t slen = secret ? strlen(secret) : 0;
   const char *p, *end = s + len;
-  int n = 0;
   /* Keys shorter than 4 bytes would redact ordinary words; skip them. */
   if (slen < 4 || len < slen) {
     lua_pushlstring(L, s, len);
@@ -39,9 +38,7 @@ void cra_push_redacted(lua_State *L, const char *s, size_t len,
     lua_pushliteral(L, "[REDACTED]");
     lua_concat(L, 3);
     p = hit + slen;
-    n++;
   }
-  (void)n;
 }
 
 /* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */

@@ -64,7 +64,7 @@ const char *cra_error_kind_for_code(int dialect, long long code, long status) {
     /* 40001 → 400, 40101..40104 → 401, 50001 → 500, …: the first three
      * digits are the HTTP status the code belongs to. Unknown codes in the
      * same family (the video-audit 40002/40003) map the same way. */
-    if (code >= 10000 && code <= 99999) return cra_error_kind_for_status((long)(code / 100));
+    if (code >= 40000 && code <= 59999) return cra_error_kind_for_status((long)(code / 100));
   } else {
     if (code >= 400 && code <= 599) return cra_error_kind_for_status((long)code);
   }

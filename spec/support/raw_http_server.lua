@@ -17,6 +17,7 @@
     /cv/ok                      CreatiVault success envelope
     /cv/err/<code>/<http>       CreatiVault error envelope (429 adds Retry-After: 60)
     /cv/fail200                 success:false with HTTP 200 (code 40001)
+    /cv/nocode                  success:false, error null, HTTP 200
     /cv/retry-date              429 + Retry-After as an HTTP date 120 s ahead
     /ka/ok                      KeyAPI success envelope
     /ka/err/<code>/<http>       KeyAPI error envelope
@@ -92,6 +93,9 @@ local function route(req)
   if path == "/cv/fail200" then
     return 200, {}, '{"success":false,"data":null,"error":{"code":40001,"message":"bad param"},' ..
       '"meta":{"request_id":"req_f200"}}'
+  end
+  if path == "/cv/nocode" then
+    return 200, {}, '{"success":false,"data":null,"error":null,"meta":null}'
   end
   if path == "/cv/retry-date" then
     return 429, { ["Retry-After"] = http_date(os.time() + 120) },
