@@ -15,6 +15,8 @@ local CV = require "cv"
 local K = require "keyapi"
 local MockAPI = require "mockapi"
 local Search = require "cv_search"
+local Tasks = require "tasks"
+local Files = require "files"
 
 -- Generate the TikTok dataset now, so the first request is fast.
 D.get("tiktok", S.seed)
@@ -27,6 +29,12 @@ local CV_ROUTES = {
   ["/creators/youtube/search"] = { handler = Search.handler("youtube"), scope = "creators:youtube:search" },
   ["/creators/instagram/search"] = { handler = Search.handler("instagram"), scope = "creators:instagram:search" },
   ["/creators/lookalike"] = { handler = require("lookalike").handler },
+  ["/collection/tasks/submit"] = { handler = Tasks.submit, scope = "collection:submit" },
+  ["/collection/tasks/keyword-submit"] = { handler = Tasks.keyword_submit, scope = "collection:keyword-submit" },
+  ["/collection/tasks/status"] = { handler = Tasks.status, scope = "collection:status" },
+  ["/collection/tasks/data"] = { handler = Tasks.data, scope = "collection:data" },
+  ["/collection/tasks/export"] = { handler = Files.export, scope = "collection:export" },
+  ["/files/download-url"] = { handler = Files.download_url, scope = "files:download", identity = false },
   ["/webhook/verify"] = { public = true, handler = function(ctx)
     local body, bad = CV.body(ctx)
     if not body then return bad end
@@ -66,8 +74,8 @@ local function route(ctx)
   if path:sub(1, 4) == "/v1/" then
     return K.dispatch(ctx)
   end
-  if path:sub(1, 8) == "/_files/" and M.files then
-    return M.files(ctx)
+  if path:sub(1, 8) == "/_files/" then
+    return Files.serve(ctx)
   end
   ctx.error_code = 404
   return { status = 404, headers = { { "Content-Type", "application/json" } },
@@ -121,12 +129,11 @@ function M.early(req)
 end
 
 function M.tick()
-  if M.on_tick then return M.on_tick() end
-  return nil
+  return Tasks.tick()
 end
 
 function M.delivery_done(id, status, err, elapsed)
-  if M.on_delivery_done then M.on_delivery_done(id, status, err, elapsed) end
+  Tasks.delivery_done(id, status, err, elapsed)
 end
 
 return M

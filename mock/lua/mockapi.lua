@@ -92,6 +92,23 @@ M.routes = {
     host.connections_reset()
     return respond(200, json.obj("ok", true))
   end,
+  ["GET /_mock/webhooks"] = function()
+    return respond(200, require("tasks").deliveries_json())
+  end,
+  -- {"advance": seconds} moves the mock clock forward (tasks, retries, quota day)
+  ["POST /_mock/clock"] = function(ctx)
+    local body = json.decode(ctx.req.body ~= "" and ctx.req.body or "{}")
+    local adv = type(body) == "table" and tonumber(body.advance) or nil
+    if not adv or adv < 0 then
+      return respond(400, json.obj("error", "body must be {\"advance\": seconds >= 0}"))
+    end
+    S.clock_offset = S.clock_offset + adv
+    return respond(200, json.obj("mock_time", U.iso(S.now()), "offset", S.clock_offset))
+  end,
+  ["GET /_mock/clock"] = function()
+    return respond(200, json.obj("mock_time", U.iso(S.now()), "now", S.now(), "offset", S.clock_offset,
+      "time_scale", S.time_scale))
+  end,
   ["GET /_mock/health"] = function()
     return respond(200, json.obj("ok", true, "seed", S.seed))
   end,
