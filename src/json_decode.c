@@ -42,13 +42,16 @@
 
 #define DEC_MT "creatorapi.json_decoder"
 #define LV_INLINE 32
-/* Object-key cache: direct-mapped, KC_SIZE slots, keys up to KC_MAXLEN bytes
- * (Lua's short-string limit: longer strings are not interned anyway). Used
- * for texts of at least KC_MINTEXT bytes, where keys repeat row after row. */
+/* Object-key cache: 2-way set associative, KC_SETS sets, keys up to
+ * KC_MAXLEN bytes (Lua's short-string limit: longer strings are not interned
+ * anyway). Used for texts of at least KC_MINTEXT bytes, where keys repeat row
+ * after row; two ways keep the odd pair of colliding keys from evicting each
+ * other on every row. */
 #define KC_BITS 8
-#define KC_SIZE (1 << KC_BITS)
+#define KC_SETS (1 << KC_BITS)
+#define KC_SIZE (2 * KC_SETS)
 #define KC_MAXLEN 40
-#define KC_MINTEXT 1024
+#define KC_MINTEXT 4096
 
 /* ------------------------------------------------------------------------ */
 /* Locale-independent number helpers (shared with json_encode.c)           */
@@ -210,7 +213,8 @@ typedef struct {
   size_t scratch_cap;
   const char *err;        /* static reason when a callback cancelled */
   size_t err_off;
-  cra_kc_t *kc;           /* key cache (calloc'd) or NULL */
+  cra_kc_t *kc;           /* key cache, KC_SIZE entries (calloc'd) or NULL */
+  unsigned char kc_next[KC_SETS]; /* way to replace next, per set */
   int kc_idx;             /* stack index of the table anchoring cached keys */
   cra_level_t lv_inline[LV_INLINE];
 } cra_dec_t;
@@ -413,8 +417,8 @@ static int dec_escaped(cra_dec_t *d) {
      * backslashes: inside the token every '"' is escaped. */
     const unsigned char *b;
     size_t n = 0;
-    do p--; while (p > text && *p != '"');
-    if (*p != '"') return dec_fail(d, "internal error locating string", off);
+    p = (const unsigned char *)memrchr(text, '"', (size_t)(p - text));
+    if (p == NULL) return dec_fail(d, "internal error locating string", off);
     for (b = p; b > text && b[-1] == '\\'; b--) n++;
     if ((n & 1) == 0) break;
   }
@@ -426,13 +430,15 @@ static int dec_escaped(cra_dec_t *d) {
   out = (unsigned char *)dec_scratch(d, rawlen + 1);
   if (out == NULL) return dec_fail(d, "not enough memory", off);
   for (i = 0; i < rawlen;) {
-    unsigned char c = raw[i];
+    unsigned char c;
     long cp;
-    if (c != '\\') {
-      out[o++] = c;
-      i++;
-      continue;
-    }
+    /* Copy the run up to the next backslash in one go. */
+    const unsigned char *bs = (const unsigned char *)memchr(raw + i, '\\', rawlen - i);
+    size_t run = bs ? (size_t)(bs - (raw + i)) : rawlen - i;
+    memcpy(out + o, raw + i, run);
+    o += run;
+    i += run;
+    if (i >= rawlen) break;
     c = raw[i + 1]; /* the lexer guarantees a valid escape */
     switch (c) {
       case 'b': out[o++] = '\b'; i += 2; continue;
@@ -550,14 +556,22 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t len) {
   uintptr_t ps = (uintptr_t)s, pt = (uintptr_t)d->text;
   /* The key stays on the stack until the value arrives (dec_add). */
   if (d->kc != NULL && len <= KC_MAXLEN && ps >= pt && ps + len <= pt + d->len) {
-    unsigned slot = kc_slot(s, len);
+    unsigned set = kc_slot(s, len), slot = 2 * set, way;
     cra_kc_t *e = &d->kc[slot];
-    if (e->s != NULL && e->len == len && memcmp(e->s, s, len) == 0) {
+    if (e[0].len == len && e[0].s != NULL && memcmp(e[0].s, s, len) == 0) {
       /* Same bytes as a key already checked and interned: reuse it. */
       lua_rawgeti(d->L, d->kc_idx, (int)slot + 1);
       return 1;
     }
+    if (e[1].len == len && e[1].s != NULL && memcmp(e[1].s, s, len) == 0) {
+      lua_rawgeti(d->L, d->kc_idx, (int)slot + 2);
+      return 1;
+    }
     if (!dec_pushstr(d, s, len)) return 0;
+    way = e[0].s == NULL ? 0 : e[1].s == NULL ? 1 : d->kc_next[set];
+    d->kc_next[set] = (unsigned char)(way ^ 1);
+    e += way;
+    slot += way;
     lua_pushvalue(d->L, -1);
     lua_rawseti(d->L, d->kc_idx, (int)slot + 1); /* anchor before caching the pointer */
     e->s = lua_tolstring(d->L, -1, &e->len);
