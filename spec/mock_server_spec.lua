@@ -450,6 +450,147 @@ describe("creatorapi-mock", function()
     end)
   end)
 
+  describe("collection tasks, exports and files", function()
+    local function cv(path, tbl, key, identity)
+      return request(m, "POST", "/openapi/v1" .. path, type(tbl) == "string" and tbl or cjson.encode(tbl),
+        cv_headers(key or CV_KEY, identity == nil and CV_ID or identity or nil))
+    end
+
+    it("validates submissions", function()
+      local cases = {
+        { task_type = "LINK_BATCH", platform = "tiktok", values = {} },
+        { task_type = "LINK", platform = "tiktok", values = { "a" } },
+        { task_type = "FILE_UPLOAD", platform = "myspace", values = { "a" } },
+        { task_type = "FILE_UPLOAD", platform = "tiktok", values = "abc" },
+        { task_type = "FILE_UPLOAD", platform = "tiktok", values = { "abc" }, webhook_url = "http://x.test/h" },
+      }
+      local many = {}
+      for i = 1, 501 do many[i] = "user" .. i end
+      cases[#cases + 1] = { task_type = "FILE_UPLOAD", platform = "tiktok", values = many }
+      for _, c in ipairs(cases) do
+        local code, j = cv("/collection/tasks/submit", c)
+        assert.equal(400, code)
+        assert.equal(40001, j.error.code)
+      end
+      local code, j = cv("/collection/tasks/keyword-submit", { platform = "tiktok",
+        keywords = { "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k" } })
+      assert.equal(400, code)
+      assert.truthy(j.error.message:find("keywords", 1, true))
+    end)
+
+    it("runs a task through processing to completed in mock time, then exports", function()
+      local code, j = cv("/collection/tasks/submit", { task_type = "LINK_BATCH", platform = "tiktok",
+        values = { "https://www.tiktok.com/@creator_demo", "https://www.tiktok.com/@fresh_face_01", "nonsense url" },
+        task_name = "Q1 Creator Collection", webhook_url = "https://example.test/webhook" })
+      assert.equal(200, code)
+      local id = j.data.task_id
+      assert.truthy(id:match("^task_%d%d%d%d%d%d%d%d_%x+$"))
+      assert.equal("submitted", j.data.status)
+      assert.equal(3, j.data.total_count)
+      local _, st = cv("/collection/tasks/status", { task_id = id })
+      assert.equal("processing", st.data.status)
+      assert.equal(3, st.data.total)
+      local ce = cv("/collection/tasks/export", { task_id = id, format = "csv" })
+      assert.equal(404, ce)
+      request(m, "POST", "/_mock/clock", '{"advance": 3600}')
+      _, st = cv("/collection/tasks/status", { task_id = id })
+      assert.equal("completed", st.data.status)
+      assert.equal(2, st.data.completed)
+      assert.equal(1, st.data.failed)
+      assert.equal(100, st.data.progress)
+      local _, d = cv("/collection/tasks/data", { task_id = id, page = 1, size = 1 })
+      assert.equal(2, d.data.total)
+      assert.equal(1, #d.data.items)
+      assert.equal(2, d.meta.total)
+      assert.is_table(d.data.columns_config)
+      assert.equal("creator_demo", d.data.items[1].username)
+      -- other tenants cannot see it
+      local c404 = cv("/collection/tasks/status", { task_id = id }, "cv_live_noscope_0001")
+      assert.equal(404, c404)
+      -- exports: csv with BOM, xlsx zip, html, feishu_doc unsupported, cached per format
+      local _, e1 = cv("/collection/tasks/export", { task_id = id, format = "csv" })
+      local _, e2 = cv("/collection/tasks/export", { task_id = id, format = "csv" })
+      assert.equal(e1.data.file_id, e2.data.file_id)
+      assert.equal(2, e1.data.row_count)
+      assert.truthy(e1.data.file_id:match("^%x+$") and #e1.data.file_id == 32)
+      local path = e1.data.file_url:match("^http://127%.0%.0%.1:%d+(/_files/.*)$")
+      local fc, _, csv, fh = request(m, "GET", path)
+      assert.equal(200, fc)
+      assert.equal("\239\187\191", csv:sub(1, 3))
+      assert.truthy(csv:find("creator_demo", 1, true))
+      assert.truthy(fh["content-type"]:find("text/csv", 1, true))
+      local rc, _, part, rh = request(m, "GET", path, nil, { Range = "bytes=0-2" })
+      assert.equal(206, rc)
+      assert.equal("\239\187\191", part)
+      assert.truthy(rh["content-range"]:match("^bytes 0%-2/%d+$"))
+      local bad = request(m, "GET", (path:gsub("sig=", "sig=00")))
+      assert.equal(403, bad)
+      local _, x = cv("/collection/tasks/export", { task_id = id, format = "xlsx" })
+      local _, _, zip = request(m, "GET", x.data.file_url:match("(/_files/.*)$"))
+      assert.equal("PK\3\4", zip:sub(1, 4))
+      assert.truthy(zip:find("xl/worksheets/sheet1.xml", 1, true))
+      local _, h = cv("/collection/tasks/export", { task_id = id, format = "html" })
+      local _, _, html = request(m, "GET", h.data.file_url:match("(/_files/.*)$"))
+      assert.truthy(html:find("<table>", 1, true))
+      local fcode, fj = cv("/collection/tasks/export", { task_id = id, format = "feishu_doc" })
+      assert.equal(400, fcode)
+      assert.equal("Format not yet supported", fj.error.message)
+      -- download-url by id (no identity needed) and by newest file_name
+      local dc, dj = cv("/files/download-url", { file_id = e1.data.file_id }, nil, false)
+      assert.equal(200, dc)
+      assert.equal(e1.data.file_name, dj.data.file_name)
+      assert.truthy(dj.data.file_expire_at:match("%+00:00$"))
+      local _, dn = cv("/files/download-url", { file_name = x.data.file_name }, nil, false)
+      assert.equal(x.data.file_id, dn.data.file_id)
+      local nc, nj = cv("/files/download-url", { file_id = "0123456789abcdef0123456789abcdef" }, nil, false)
+      assert.equal(404, nc)
+      assert.equal("File not found", nj.error.message)
+      assert.equal(400, (cv("/files/download-url", {}, nil, false)))
+    end)
+
+    it("fails tasks whose values all look invalid, and times out on request", function()
+      local _, a = cv("/collection/tasks/submit", { task_type = "FILE_UPLOAD", platform = "instagram",
+        values = { "not valid!", "??" } })
+      local _, b = cv("/collection/tasks/keyword-submit", { platform = "tiktok",
+        keywords = { "beauty tips", "__timeout__" } })
+      request(m, "POST", "/_mock/clock", '{"advance": 86400}')
+      local _, sa = cv("/collection/tasks/status", { task_id = a.data.task_id })
+      assert.equal("failed", sa.data.status)
+      local _, sb = cv("/collection/tasks/status", { task_id = b.data.task_id })
+      assert.equal("timeout", sb.data.status)
+      request(m, "POST", "/_mock/clock", '{"advance": 604800}')
+      assert.equal(404, (cv("/collection/tasks/status", { task_id = a.data.task_id })))
+    end)
+  end)
+
+  describe("KeyAPI other analytics endpoints", function()
+    local function get(path)
+      return request(m, "GET", "/v1/tiktok/influencer/" .. path, nil,
+        { Authorization = "Bearer " .. KAPI_KEY })
+    end
+    it("serves detail, videos, ranking, trends, products and livestreams", function()
+      local code, j = get("detail/analytics?unique_id=creator_demo")
+      assert.equal(200, code)
+      assert.equal("creator_demo", j.data[1].unique_id)
+      local uid = j.data[1].user_id
+      local _, v = get("videos/analytics?user_id=" .. uid .. "&page_num=1&page_size=5")
+      assert.equal(5, #v.data)
+      for i = 2, 5 do assert.is_true(v.data[i - 1].create_time >= v.data[i].create_time) end
+      local _, rk = get("ranking/analytics?region=US&page_num=2&page_size=3&rank_type=1")
+      assert.equal(4, rk.data[1].rank)
+      local _, tr = get("trends/analytics?user_id=" .. uid .. "&start_date=2026-11-01&end_date=2026-11-10")
+      assert.equal(10, #tr.data)
+      assert.equal(20261101, tr.data[1].dt)
+      local _, pr = get("products/analytics?user_id=" .. uid .. "&page_num=1&page_size=3")
+      assert.is_table(pr.data)
+      local _, lv = get("livestreams/analytics?user_id=" .. uid .. "&page_num=1&page_size=3")
+      assert.is_table(lv.data)
+      assert.equal(404, (get("detail/analytics?user_id=1")))
+      assert.equal(400, (get("videos/analytics?page_num=1&page_size=1")))
+      assert.equal(404, (get("nothing/here")))
+    end)
+  end)
+
   describe("/_mock endpoints", function()
     it("records requests exactly as sent", function()
       local body = '{"size":1,"keyword":"caf\\u00e9"}'
@@ -510,5 +651,80 @@ describe("creatorapi-mock --string-values", function()
     local closed = stop_mock(m)
     assert(ok, err)
     assert.is_true(closed)
+  end)
+end)
+
+describe("creatorapi-mock webhooks", function()
+  it("signs, retries after failures and records deliveries", function()
+    local socket = require "socket"
+    local srv = assert(socket.bind("127.0.0.1", 0))
+    local _, port = srv:getsockname()
+    srv:settimeout(0.1)
+    local m = start_mock("--time-scale 200 --allow-insecure-webhooks --webhook-secret s3cret")
+    local ok, err = pcall(function()
+      local code, j = request(m, "POST", "/openapi/v1/collection/tasks/submit", cjson.encode {
+        task_type = "FILE_UPLOAD", platform = "tiktok", values = { "creator_demo" },
+        webhook_url = "http://127.0.0.1:" .. port .. "/hook" }, cv_headers(CV_KEY, CV_ID))
+      assert.equal(200, code)
+      local got = {}
+      local deadline = socket.gettime() + 8
+      while #got < 2 and socket.gettime() < deadline do
+        local c = srv:accept()
+        if c then
+          c:settimeout(2)
+          local headers, len = {}, 0
+          local line = c:receive("*l")
+          while line and line ~= "" do
+            local k, v = line:match("^([^:]+):%s*(.*)$")
+            if k then headers[k:lower()] = v end
+            line = c:receive("*l")
+          end
+          len = tonumber(headers["content-length"] or "0")
+          local body = len > 0 and c:receive(len) or ""
+          got[#got + 1] = { headers = headers, body = body }
+          -- first attempt fails, the retry succeeds
+          c:send(#got == 1 and "HTTP/1.1 503 Busy\r\nContent-Length: 0\r\n\r\n"
+            or "HTTP/1.1 204 No Content\r\n\r\n")
+          c:close()
+        end
+      end
+      assert.equal(2, #got)
+      local body = got[1].body
+      assert.equal(body, got[2].body)
+      local p = cjson.decode(body)
+      assert.equal("collection.completed", p.event)
+      assert.equal(j.data.task_id, p.task_id)
+      assert.equal("FILE_UPLOAD", p.task_type)
+      assert.equal(1, p.completed)
+      -- compact JSON, keys sorted
+      assert.truthy(body:match('^{"completed":1,"event":"collection%.completed","failed":0,"status":"completed",'))
+      local hex = io.popen("printf '%s' '" .. body .. "' | openssl dgst -sha256 -hmac s3cret -r"):read("l")
+      assert.equal(hex:match("^(%x+)"), got[1].headers["x-webhook-signature"])
+      socket.sleep(0.2)
+      local _, w = request(m, "GET", "/_mock/webhooks")
+      assert.equal(1, w.count)
+      local d = w.deliveries[1]
+      assert.equal("delivered", d.state)
+      assert.equal(2, #d.attempts)
+      assert.equal(503, d.attempts[1].status)
+      assert.equal(204, d.attempts[2].status)
+      assert.equal(body, d.payload)
+    end)
+    srv:close()
+    stop_mock(m)
+    assert(ok, err)
+  end)
+
+  it("rejects http:// webhook URLs unless allowed", function()
+    local m = start_mock()
+    local ok, err = pcall(function()
+      local code, j = request(m, "POST", "/openapi/v1/collection/tasks/submit", cjson.encode {
+        task_type = "FILE_UPLOAD", platform = "tiktok", values = { "creator_demo" },
+        webhook_url = "http://127.0.0.1:9/hook" }, cv_headers(CV_KEY, CV_ID))
+      assert.equal(400, code)
+      assert.truthy(j.error.message:find("webhook_url", 1, true))
+    end)
+    stop_mock(m)
+    assert(ok, err)
   end)
 end)

@@ -223,6 +223,7 @@ local function demo_row(r)
   r.industries = { require("taxonomy").l3_by_id[25009001], require("taxonomy").l3_by_id[25010001] }
   r.has_email, r.has_showcase = true, true
   r.products = { "601450" }
+  r.gmv30, r.gpm, r.gmv_per_buyer, r.commission = 4210.5, 15.2, 24.9, 12
   r.last_day = D.AS_OF_DAY - 5
   r.last_date = date_of_day(r.last_day)
   r.bio = "Beauty & Personal Care creator sharing lipstick and skincare tips 📩 collabs via email"

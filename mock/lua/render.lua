@@ -295,7 +295,7 @@ function R.kapi_facts(r)
   k.seller_id = (sells and u(21) < 0.12) and string.format("%d", 7494000000000000000 + r.i * 104729) or nil
   k.ec_score = round(1 + 4 * (u(22) * 0.6 + math.min(1, math.log(r.followers, 10) / 8) * 0.4), 2)
   k.first_crawl = tonumber(os.date("!%Y%m%d", (D.AS_OF_DAY - 30 - math.floor(900 * u(23))) * 86400))
-  k.category = u(24) < 0.85 and r.industries[1].en[1] or ""
+  k.category = (u(24) < 0.85 or r.i == 1) and r.industries[1].en[1] or ""
   k.off_mark = u(25) < 0.003 and 1 or 0
   k.gender = r.country == "US" and (r.gender or "") or ""
   r.k = k
