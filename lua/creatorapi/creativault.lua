@@ -8,6 +8,8 @@
 -- tables below before anything is sent (see docs/api.md and docs/decisions.md).
 local base = require "creatorapi.client"
 local errors = require "creatorapi.errors"
+local paging = require "creatorapi.paging"
+local tasks = require "creatorapi.tasks"
 
 local CreatiVault = { NAME = "creatorapi.CreatiVault" }
 CreatiVault.__index = CreatiVault
@@ -221,6 +223,71 @@ function CreatiVault:search_creators(platform, params)
       "must be one of \"tiktok\", \"youtube\", \"instagram\" (got %s)", tostring(platform)))
   end
   return m(self, params)
+end
+
+local function with_page(params, page, size, page_key, size_key)
+  local p = {}
+  for k, v in pairs(params or {}) do p[k] = v end
+  p[page_key or "page"] = page
+  p[size_key or "size"] = size
+  return p
+end
+
+--- each_creator(platform, params [, opts]) → iterator over creators across pages.
+--  opts: size (one page, default 100), max_items, max_pages, start_page.
+--  Search bills per returned row, so the last page is trimmed to max_items.
+function CreatiVault:each_creator(platform, params, opts)
+  return paging.iterator({
+    where = "each_creator", max_size = 100, page_cap = 200, per_row_billing = true,
+    fetch = function(page, size)
+      local res, err = self:search_creators(platform, with_page(params, page, size))
+      if not res then return nil, err end
+      return res.data, res
+    end,
+  }, opts)
+end
+
+--- each_task_row(task_id [, opts]) → iterator over a collection task's rows.
+function CreatiVault:each_task_row(task_id, opts)
+  return paging.iterator({
+    where = "each_task_row", max_size = 100,
+    fetch = function(page, size)
+      local res, err = self:task_data{ task_id = task_id, page = page, size = size }
+      if not res then return nil, err end
+      local items = type(res.data) == "table" and res.data.items or {}
+      return items, res
+    end,
+  }, opts)
+end
+
+--- wait_task(task_id [, opts]) → final status | nil, err (see creatorapi.tasks).
+function CreatiVault:wait_task(task_id, opts)
+  if type(task_id) ~= "string" then error("wait_task: task_id must be a string", 2) end
+  return tasks.wait(self, task_id, opts)
+end
+
+-- Splits a workflow's arguments into submit parameters and helper options.
+local function workflow_args(where, args)
+  if type(args) ~= "table" then error(where .. ": expects a table of arguments", 3) end
+  local params = {}
+  for k, v in pairs(args) do
+    if k ~= "wait" and k ~= "rows" then params[k] = v end
+  end
+  return params, { wait = args.wait, rows = args.rows }
+end
+
+--- collect_profiles{ platform=, values=, task_type="LINK_BATCH"|"FILE_UPLOAD", task_name=,
+--  webhook_url=, wait={…}, rows={…} } → rows, final_status | nil, err
+function CreatiVault:collect_profiles(args)
+  local params, opts = workflow_args("collect_profiles", args)
+  params.task_type = params.task_type or "LINK_BATCH"
+  return tasks.collect(self, CreatiVault.submit_task, params, opts)
+end
+
+--- collect_keywords{ platform=, keywords=, task_name=, webhook_url=, wait=, rows= }
+function CreatiVault:collect_keywords(args)
+  local params, opts = workflow_args("collect_keywords", args)
+  return tasks.collect(self, CreatiVault.submit_keyword_task, params, opts)
 end
 
 --- verify_webhook(challenge): the public connectivity check (no auth headers).

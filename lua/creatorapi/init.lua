@@ -14,6 +14,7 @@ local M = {
   --- JSON null: the same light userdata as lua-cjson's `cjson.null`.
   null = core.null,
   errors = require "creatorapi.errors",
+  webhook = require "creatorapi.webhook",
 }
 
 --- JSON codec of the C core: integers stay integers, arrays keep their type.
@@ -23,6 +24,9 @@ M.json = {
   null = core.null,
   array_mt = core.array_mt,
 }
+
+--- collect(iterator) → rows, err: drains a pagination iterator without raising.
+M.collect = require("creatorapi.paging").collect
 
 --- Creates a CreatiVault Open API client (see creatorapi.creativault).
 function M.creativault(opts)

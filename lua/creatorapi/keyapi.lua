@@ -8,6 +8,7 @@
 -- envelope. Every call costs one credit (billed per request, not per row).
 local base = require "creatorapi.client"
 local errors = require "creatorapi.errors"
+local paging = require "creatorapi.paging"
 
 local KeyAPI = { NAME = "creatorapi.KeyAPI" }
 KeyAPI.__index = KeyAPI
@@ -75,6 +76,23 @@ end
 
 base.define(KeyAPI, KeyAPI.ENDPOINTS, build_request)
 base.base_methods(KeyAPI)
+
+--- each_influencer(params [, opts]) → iterator over influencer_list rows.
+--  opts: size (one page, default 10 = the API's maximum), max_items, max_pages,
+--  start_page. KeyAPI bills per request, so pages are always full-size.
+function KeyAPI:each_influencer(params, opts)
+  return paging.iterator({
+    where = "each_influencer", max_size = 10, page_cap = 10000,
+    fetch = function(page, size)
+      local p = {}
+      for k, v in pairs(params or {}) do p[k] = v end
+      p.page_num, p.page_size = page, size
+      local res, err = self:influencer_list(p)
+      if not res then return nil, err end
+      return res.data, res
+    end,
+  }, opts)
+end
 
 --- get(path, params): any KeyAPI GET endpoint the SDK does not know yet.
 --  Values are sent as given (nil/null dropped, lists joined with ",").

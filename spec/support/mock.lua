@@ -71,6 +71,16 @@ function Mock:get_json(path)
   return assert(json.json_decode(self:curl("GET", path)))
 end
 
+--- The last request the mock received, headers as a lower-case name → value map.
+function Mock:last_request()
+  local t = self:get_json("/_mock/requests?limit=1")
+  local r = t.requests[#t.requests]
+  local h = {}
+  for _, pair in ipairs(r.headers) do h[pair[1]:lower()] = pair[2] end
+  r.header_list, r.headers = r.headers, h
+  return r
+end
+
 function Mock:reset()
   return self:curl("POST", "/_mock/reset", "{}")
 end

@@ -1,0 +1,76 @@
+-- LuaRocks build of creatorapi: the C core (creatorapi.core) and the Lua layer.
+--   luarocks make creatorapi-scm-1.rockspec            (offline: add --deps-mode none)
+rockspec_format = "3.0"
+package = "creatorapi"
+version = "scm-1"
+
+source = {
+  url = "git+https://github.com/creatorapi/creatorapi.git",
+}
+
+description = {
+  summary = "Creator / influencer data APIs (CreatiVault, KeyAPI) for Lua, in C on libcurl",
+  detailed = [[
+    creatorapi gives Lua scripts first-class access to paid creator data APIs:
+    CreatiVault Open API (creator search, lookalikes, collection tasks, exports,
+    downloads, signed webhooks) and KeyAPI TikTok influencer analytics.
+    Parameters are validated before any credit is spent, failures return
+    structured `nil, err` values, JSON integers stay exact, connections are
+    kept alive. Lua 5.1-5.4 and LuaJIT 2.1.
+  ]],
+  homepage = "https://github.com/creatorapi/creatorapi",
+  license = "MIT",
+  labels = { "http", "api", "sdk", "libcurl", "json", "influencer" },
+}
+
+dependencies = {
+  "lua >= 5.1",
+}
+
+external_dependencies = {
+  CURL = { header = "curl/curl.h", library = "curl" },
+  YAJL = { header = "yajl/yajl_parse.h", library = "yajl" },
+  CRYPTO = { header = "openssl/hmac.h", library = "crypto" },
+}
+
+test_dependencies = {
+  "busted",
+}
+
+test = {
+  type = "busted",
+}
+
+build = {
+  type = "builtin",
+  modules = {
+    ["creatorapi.core"] = {
+      sources = {
+        "src/client.c",
+        "src/core.c",
+        "src/envelope.c",
+        "src/error.c",
+        "src/hmac.c",
+        "src/json_decode.c",
+        "src/json_encode.c",
+        "src/query.c",
+        "src/transport.c",
+        "src/util.c",
+      },
+      libraries = { "curl", "yajl", "crypto" },
+      defines = { "_GNU_SOURCE" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(YAJL_INCDIR)", "$(CRYPTO_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(YAJL_LIBDIR)", "$(CRYPTO_LIBDIR)" },
+    },
+    ["creatorapi.client"] = "lua/creatorapi/client.lua",
+    ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",
+    ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
+    ["creatorapi"] = "lua/creatorapi/init.lua",
+    ["creatorapi.keyapi"] = "lua/creatorapi/keyapi.lua",
+    ["creatorapi.paging"] = "lua/creatorapi/paging.lua",
+    ["creatorapi.tasks"] = "lua/creatorapi/tasks.lua",
+    ["creatorapi.validate"] = "lua/creatorapi/validate.lua",
+    ["creatorapi.webhook"] = "lua/creatorapi/webhook.lua",
+  },
+  copy_directories = { "docs", "examples" },
+}

@@ -1,0 +1,123 @@
+--- Lazy pagination over page/size endpoints.
+--
+--   for creator in cv:each_creator("tiktok", { country_code = "US" }, { max_items = 500 }) do … end
+--
+-- Rules (docs/api.md, "Pagination"):
+-- * `size` is the size of ONE page; `max_items` and `max_pages` cap the TOTAL.
+-- * Nothing is requested before the first row is asked for, and no page is
+--   fetched that the loop will not reach: every page costs credits.
+-- * The loop stops on a short or empty page, at `max_items` / `max_pages`, and
+--   at the API's page cap. A `total` in the response is advisory only.
+-- * Where the API bills per returned row, the last request is trimmed so that
+--   no more rows are bought than `max_items` asks for (the page size is then a
+--   divisor of the rows already read, so page boundaries still line up).
+-- * An error is raised as the error object itself, with `err.resume` (the page
+--   to start from) and `err.resume_size` (its page size): pass them back as
+--   `{ start_page = err.resume, size = err.resume_size }` to continue without
+--   paying again for the pages already read. `collect` does not raise.
+local M = {}
+
+-- Largest page size s <= limit that divides `offset` (so page offset/s + 1 starts
+-- exactly at `offset`). With offset 0 any size fits.
+local function aligned_size(offset, limit)
+  if offset == 0 then return limit end
+  for s = limit, 1, -1 do
+    if offset % s == 0 then return s end
+  end
+  return 1
+end
+M.aligned_size = aligned_size
+
+local function check_opts(opts, where)
+  if opts == nil then return {} end
+  if type(opts) ~= "table" then
+    error(string.format("%s: opts must be a table, got %s", where, type(opts)), 3)
+  end
+  for _, k in ipairs({ "max_items", "max_pages", "start_page", "size" }) do
+    local v = opts[k]
+    if v ~= nil and (type(v) ~= "number" or v < 1 or v ~= math.floor(v)) then
+      error(string.format("%s: opts.%s must be a positive integer", where, k), 3)
+    end
+  end
+  return opts
+end
+
+--- Makes an iterator.
+--  spec = {
+--    fetch = function(page, size) → rows, res | nil, err   -- one request
+--    max_size = largest page size the API allows,
+--    page_cap = last page the API serves (nil: none),
+--    per_row_billing = true when each returned row costs credits,
+--    where = name for error messages,
+--  }
+function M.iterator(spec, opts)
+  opts = check_opts(opts, spec.where)
+  local size = opts.size or spec.max_size
+  if size > spec.max_size then
+    error(string.format("%s: opts.size must be <= %d", spec.where, spec.max_size), 3)
+  end
+  local max_items = opts.max_items
+  local max_pages = opts.max_pages
+  local offset = ((opts.start_page or 1) - 1) * size   -- rows before the next request
+  local rows, pos = nil, 0      -- current page and position in it
+  local delivered, pages = 0, 0
+  local done = false
+
+  local function fetch_next()
+    local limit = size
+    if max_items then
+      local remaining = max_items - delivered
+      if remaining <= 0 then return false end
+      if spec.per_row_billing and remaining < size then limit = remaining end
+    end
+    local this_size = aligned_size(offset, limit)
+    local page = math.floor(offset / this_size) + 1
+    if spec.page_cap and page > spec.page_cap and offset % size == 0 then
+      this_size, page = size, math.floor(offset / size) + 1   -- trimming would pass the cap
+    end
+    if spec.page_cap and page > spec.page_cap then return false end
+    if max_pages and pages >= max_pages then return false end
+    local got, err = spec.fetch(page, this_size)
+    if not got then
+      if type(err) == "table" then
+        err.resume = page
+        err.resume_size = this_size
+        err.rows_delivered = delivered
+      end
+      error(err, 0)
+    end
+    pages = pages + 1
+    offset = offset + #got
+    rows, pos = got, 0
+    if #got < this_size then done = true end   -- short or empty page: nothing after it
+    return #got > 0
+  end
+
+  return function()
+    if max_items and delivered >= max_items then return nil end
+    if rows == nil or pos >= #rows then
+      if done or not fetch_next() then
+        rows = nil
+        done = true
+        return nil
+      end
+    end
+    pos = pos + 1
+    delivered = delivered + 1
+    return rows[pos], delivered
+  end
+end
+
+--- collect(iterator) → rows, err: runs an iterator to the end without raising.
+--  On failure it returns the rows gathered so far and the error (with `resume`).
+function M.collect(iter)
+  local rows = {}
+  local ok, err = pcall(function()
+    for row in iter do rows[#rows + 1] = row end
+  end)
+  if ok then return rows end
+  if type(err) ~= "table" then error(err, 0) end   -- a programming error: re-raise it
+  return rows, err
+end
+
+return M
