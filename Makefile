@@ -65,8 +65,8 @@ deps:
 	@sh .ci/deps.sh
 
 test: deps all
-	$(LUA) $(BUSTED) --lua=$(LUA) spec
-	$(LUAJIT) $(BUSTED) --lua=$(LUAJIT) --tags=jit spec
+	$(LUA) $(BUSTED) spec
+	$(LUAJIT) $(BUSTED) --tags=jit spec
 
 demo: deps all
 	@sh examples/run-with-mock.sh $(LUA) examples/quickstart.lua
@@ -81,11 +81,11 @@ asan: deps
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
 	LUA_CPATH_5_4="$(CURDIR)/build-asan/5.4/?.so;;" CREATORAPI_MOCK_BIN="$(CURDIR)/build-asan/creatorapi-mock" \
-	  $(LUA) $(BUSTED) --lua=$(LUA) spec
+	  $(LUA) $(BUSTED) spec
 
 valgrind: deps all
 	CREATORAPI_VALGRIND=1 valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
-	  --suppressions=.ci/valgrind.supp $(LUA) $(BUSTED) --lua=$(LUA) spec
+	  $(LUA) $(BUSTED) spec
 
 lint:
 	luacheck lua spec examples bench mock/lua
@@ -93,4 +93,7 @@ lint:
 	  -I src $(LUA54_CFLAGS) --suppress=missingIncludeSystem src mock
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz
+
+# Fuzzing targets (libFuzzer): fuzz/fuzz.mk defines `make fuzz`.
+-include fuzz/fuzz.mk
