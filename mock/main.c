@@ -767,6 +767,15 @@ int main(int argc, char **argv)
     int i, rc, is_v6;
     char *end;
 
+    /* Signals are taken synchronously by the main thread only (sigtimedwait
+     * below); blocking them first means a SIGTERM during start-up (dataset
+     * generation) still ends in a clean shutdown. Threads inherit the mask. */
+    signal(SIGPIPE, SIG_IGN);
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+
     L = luaL_newstate();
     if (!L) {
         fputs("creatorapi-mock: cannot create Lua state\n", stderr);
@@ -900,13 +909,6 @@ int main(int argc, char **argv)
         curl_global_cleanup();
         return 2;
     }
-
-    /* Signals are taken synchronously by the main thread only. */
-    signal(SIGPIPE, SIG_IGN);
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
 
     if (mock_webhook_start(4) != 0)
         fputs("creatorapi-mock: warning: no webhook worker threads\n", stderr);

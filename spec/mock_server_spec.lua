@@ -591,6 +591,114 @@ describe("creatorapi-mock", function()
     end)
   end)
 
+  describe("fault injection", function()
+    local P = "/openapi/v1/creators/tiktok/search"
+    local function fault(t)
+      local code = request(m, "POST", "/_mock/faults", cjson.encode(t))
+      assert.equal(200, code)
+    end
+    local function raw_post()
+      return request(m, "POST", P, '{"size":1}', cv_headers(CV_KEY, CV_ID))
+    end
+
+    it("programs statuses for the next N answers of a path", function()
+      fault { kind = "status", status = 503, count = 2, path = P }
+      assert.equal(503, (raw_post()))
+      local code, j = raw_post()
+      assert.equal(503, code)
+      assert.equal(50001, j.error.code)
+      assert.equal(200, (raw_post()))
+      fault { status = 429 }
+      local c429, j429, _, h = raw_post()
+      assert.equal(429, c429)
+      assert.equal(42901, j429.error.code)
+      assert.equal("60", h["retry-after"])
+      fault { status = 500, path = "/v1/tiktok/influencer/list/analytics" }
+      local ck, jk = kapi(m, "region=US&page_num=1&page_size=1")
+      assert.equal(500, ck)
+      assert.equal(500, jk.code)
+      fault { kind = "status", status = 418, body = { custom = true }, headers = { ["X-Test"] = "1" } }
+      local c418, j418, _, h418 = raw_post()
+      assert.equal(418, c418)
+      assert.is_true(j418.custom)
+      assert.equal("1", h418["x-test"])
+    end)
+
+    it("resets connections before and after reading the request", function()
+      fault { kind = "reset_before" }
+      local ok1 = pcall(raw_post)
+      assert.is_false(ok1)
+      fault { kind = "reset_after" }
+      local ok2 = pcall(raw_post)
+      assert.is_false(ok2)
+      assert.equal(200, (raw_post()))
+      local _, s = request(m, "GET", "/_mock/stats")
+      assert.equal(2, s.faults_fired)
+      assert.equal(0, s.faults_pending)
+    end)
+
+    it("distorts bodies: truncated, invalid JSON, HTML, wrong type, success:false, oversized, trickled", function()
+      fault { kind = "truncate", bytes = 10 }
+      local okt = pcall(raw_post)
+      assert.is_false(okt) -- LuaSocket notices the short body
+      fault { kind = "invalid_json" }
+      local c1, j1, t1 = raw_post()
+      assert.equal(200, c1)
+      assert.is_nil(j1)
+      assert.truthy(t1:match("^{"))
+      fault { kind = "html", status = 502 }
+      local c2, _, t2, h2 = raw_post()
+      assert.equal(502, c2)
+      assert.equal("text/html", h2["content-type"])
+      assert.truthy(t2:find("502 Bad Gateway", 1, true))
+      fault { kind = "content_type", content_type = "text/plain" }
+      local c3, j3, _, h3 = raw_post()
+      assert.equal(200, c3)
+      assert.equal("text/plain", h3["content-type"])
+      assert.is_true(j3.success)
+      fault { kind = "success_false", code = 50001 }
+      local c4, j4 = raw_post()
+      assert.equal(200, c4)
+      assert.is_false(j4.success)
+      fault { kind = "oversized", bytes = 100000 }
+      local _, _, t5 = raw_post()
+      assert.is_true(#t5 > 100000)
+      fault { kind = "trickle", chunk = 512, interval = 0.02 }
+      local socket = require "socket"
+      local t0 = socket.gettime()
+      local c6, j6, t6 = raw_post()
+      assert.equal(200, c6)
+      assert.is_true(j6.success)
+      assert.is_true(socket.gettime() - t0 >= 0.02 * (#t6 // 512 - 1))
+      fault { kind = "delay", delay = 0.3 }
+      t0 = socket.gettime()
+      assert.equal(200, (raw_post()))
+      assert.is_true(socket.gettime() - t0 >= 0.29)
+    end)
+
+    it("rejects bad fault programs and clears them", function()
+      assert.equal(400, (request(m, "POST", "/_mock/faults", '{"kind":"nope"}')))
+      assert.equal(400, (request(m, "POST", "/_mock/faults", '{"status":99}')))
+      fault { faults = { { status = 500 }, { status = 502, count = 3 } } }
+      local _, l = request(m, "GET", "/_mock/faults")
+      assert.equal(2, #l.faults)
+      request(m, "DELETE", "/_mock/faults")
+      assert.equal(200, (raw_post()))
+    end)
+  end)
+
+  describe("rate limits", function()
+    it("limits cv_live_ratelimit5_0001 to 5 requests per minute", function()
+      for _ = 1, 5 do assert.equal(200, (search(m, { size = 1 }, "cv_live_ratelimit5_0001"))) end
+      local code, j, _, h = search(m, { size = 1 }, "cv_live_ratelimit5_0001")
+      assert.equal(429, code)
+      assert.equal(42901, j.error.code)
+      assert.equal("60", h["retry-after"])
+      request(m, "POST", "/_mock/clock", '{"advance": 60}')
+      assert.equal(200, (search(m, { size = 1 }, "cv_live_ratelimit5_0001")))
+    end)
+  end)
+
   describe("/_mock endpoints", function()
     it("records requests exactly as sent", function()
       local body = '{"size":1,"keyword":"caf\\u00e9"}'
@@ -726,5 +834,58 @@ describe("creatorapi-mock webhooks", function()
     end)
     stop_mock(m)
     assert(ok, err)
+  end)
+end)
+
+describe("creatorapi-mock command-line limits and TLS", function()
+  it("applies --rate-limit, --daily-quota and --credits", function()
+    local m = start_mock("--rate-limit 3 --daily-quota 4 --credits 10")
+    local ok, err = pcall(function()
+      local _, j = search(m, { size = 2, service_level = "S1" })
+      assert.equal(3, j.meta.quota_remaining)
+      assert.equal(8, j.meta.credits_remaining)
+      assert.equal(200, (search(m, { size = 1, service_level = "S1" })))
+      assert.equal(200, (search(m, { size = 1, service_level = "S1" })))
+      local code, e = search(m, { size = 1 })
+      assert.equal(429, code)
+      assert.equal(42901, e.error.code)
+      request(m, "POST", "/_mock/clock", '{"advance": 61}')
+      assert.equal(200, (search(m, { size = 1, service_level = "S1" })))
+      code, e = search(m, { size = 1 })
+      assert.equal(402, code)
+      assert.equal(42902, e.error.code)
+      request(m, "POST", "/_mock/clock", '{"advance": 86400}')
+      code, e = search(m, { size = 10, service_level = "S3" })
+      assert.equal(402, code)
+      assert.equal(40201, e.error.code)
+    end)
+    stop_mock(m)
+    assert(ok, err)
+  end)
+
+  it("serves HTTPS with --tls-cert/--tls-key", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p " .. dir))
+    local gen = os.execute(string.format("openssl req -x509 -newkey rsa:2048 -nodes -keyout %s/k.pem " ..
+      "-out %s/c.pem -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1", dir, dir))
+    assert(gen, "openssl could not make a certificate")
+    local cmd = string.format("sh -c '%s --port 0 --quiet --tls-cert %s/c.pem --tls-key %s/k.pem & echo $!; wait $!'",
+      BIN, dir, dir)
+    local fh = assert(io.popen(cmd, "r"))
+    local pid = fh:read("l")
+    local first = fh:read("l")
+    local ok, err = pcall(function()
+      local url = first:match("^listening on (https://127%.0%.0%.1:%d+)$")
+      assert.truthy(url, first)
+      local out = io.popen(string.format("curl -s --cacert %s/c.pem -X POST -d '{\"challenge\":\"tls\"}' %s/openapi/v1/webhook/verify",
+        dir, url)):read("a")
+      assert.equal("tls", cjson.decode(out).data.challenge)
+    end)
+    os.execute("kill -TERM " .. pid)
+    local closed = fh:close()
+    os.execute("rm -rf " .. dir)
+    assert(ok, err)
+    assert.is_true(closed)
   end)
 end)

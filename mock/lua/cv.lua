@@ -102,6 +102,7 @@ function CV.auth(ctx, route)
     ctx.identity = id
   end
   local limit = spec.rate_limit or S.rate_limit_default
+  if spec.demo and not S.rate_limit_explicit then limit = 0 end
   if spec.always_429 or not S.rate_ok(key, limit) then
     return CV.fail(ctx, 429, 42901, CV.MSG.rate_limited, true, { { "Retry-After", "60" } })
   end

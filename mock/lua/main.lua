@@ -18,6 +18,7 @@ local MockAPI = require "mockapi"
 local Search = require "cv_search"
 local Tasks = require "tasks"
 local Files = require "files"
+local Faults = require "faults"
 
 -- Generate the TikTok dataset now, so the first request is fast.
 D.get("tiktok", S.seed)
@@ -109,7 +110,13 @@ function M.handle(req)
   ctx.request_id = req.path:sub(1, 4) == "/v1/" and U.uuid4() or CV.request_id()
   S.requests = S.requests + 1
   S.paths[req.path] = (S.paths[req.path] or 0) + 1
-  local ok, res = xpcall(route, debug.traceback, ctx)
+  local fault = #S.faults > 0 and Faults.take(req.method, req.path, "handle") or nil
+  local ok, res
+  if fault then
+    ok, res = xpcall(Faults.apply, debug.traceback, fault, ctx, route)
+  else
+    ok, res = xpcall(route, debug.traceback, ctx)
+  end
   if not ok then
     io.stderr:write("creatorapi-mock: handler error: ", tostring(res), "\n")
     local msg = tostring(res):match("^[^\n]*")
@@ -124,9 +131,15 @@ function M.handle(req)
   return res
 end
 
+-- before the body is read: only "reset_before" faults act here
 function M.early(req)
-  if M.early_fault then return M.early_fault(req) end
-  return nil
+  if #S.faults == 0 or req.path:sub(1, 7) == "/_mock/" then return nil end
+  if not Faults.take(req.method, req.path, "early") then return nil end
+  local ctx = { req = req, path = req.path, request_id = nil }
+  S.requests = S.requests + 1
+  S.paths[req.path] = (S.paths[req.path] or 0) + 1
+  record(ctx, { status = 0 })
+  return { reset = true }
 end
 
 function M.tick()

@@ -42,6 +42,8 @@ local function stats()
     "quota_used", M.map_obj(quota),
     "tasks", tasks,
     "webhook_deliveries", #S.delivery_order,
+    "faults_pending", #S.faults,
+    "faults_fired", S.faults_fired or 0,
     "recorded", #S.log,
     "seed", S.seed,
     "time_scale", S.time_scale,
@@ -108,6 +110,28 @@ M.routes = {
   ["GET /_mock/clock"] = function()
     return respond(200, json.obj("mock_time", U.iso(S.now()), "now", S.now(), "offset", S.clock_offset,
       "time_scale", S.time_scale))
+  end,
+  -- one rule object, or {"faults": [rule, ...]}; see docs/mock.md
+  ["POST /_mock/faults"] = function(ctx)
+    local Faults = require "faults"
+    local body, err = json.decode(ctx.req.body ~= "" and ctx.req.body or "null")
+    if type(body) ~= "table" then
+      return respond(400, json.obj("error", "body must be a fault object or {\"faults\":[...]}: " .. tostring(err)))
+    end
+    local list = body.faults or { body }
+    local rules = {}
+    for i, t in ipairs(list) do
+      local r, msg = Faults.parse(t)
+      if not r then return respond(400, json.obj("error", string.format("fault %d: %s", i, msg))) end
+      rules[#rules + 1] = r
+    end
+    for _, r in ipairs(rules) do Faults.add(r) end
+    return respond(200, json.obj("ok", true, "pending", #S.faults))
+  end,
+  ["GET /_mock/faults"] = function() return respond(200, require("faults").list()) end,
+  ["DELETE /_mock/faults"] = function()
+    S.faults = {}
+    return respond(200, json.obj("ok", true))
   end,
   ["GET /_mock/health"] = function()
     return respond(200, json.obj("ok", true, "seed", S.seed))

@@ -26,7 +26,10 @@ S.webhook_retries = math.tointeger(num("webhook_retries", 3)) or 3
 S.file_url_ttl = num("file_url_ttl", 3600)
 S.credits_default = math.tointeger(num("credits", 1000000)) or 1000000
 S.daily_quota_default = math.tointeger(num("daily_quota", -1)) or -1
-S.rate_limit_default = math.tointeger(num("rate_limit", 0)) or 0
+-- vendor default 60 requests/minute per key; the demo key is exempt unless
+-- --rate-limit is given explicitly (so SDK test suites are not throttled)
+S.rate_limit_default = math.tointeger(num("rate_limit", 60)) or 60
+S.rate_limit_explicit = cfg.rate_limit ~= nil
 S.keyapi_rate_limit = math.tointeger(num("keyapi_rate_limit", 0)) or 0
 S.RECORD_MAX = 1000
 
@@ -34,7 +37,7 @@ S.RECORD_MAX = 1000
 -- scopes: list; "*" or "prefix:*" wildcards.
 local ALL = { "*" }
 S.CV_KEYS = {
-  cv_live_demo_key_0001 = { scopes = ALL },
+  cv_live_demo_key_0001 = { scopes = ALL, demo = true },
   cv_live_expired_0001 = { scopes = ALL, expired = true },
   cv_live_revoked_0001 = { scopes = ALL, revoked = true },
   cv_live_nocredit_0001 = { scopes = ALL, credits = 0 },
@@ -72,6 +75,7 @@ function S.reset()
   S.windows = {}           -- key -> { minute = n, count = n }
   S.kapi_used = {}         -- key -> credits consumed (1 per request)
   S.faults = {}
+  S.faults_fired = 0
   S.tasks = {}
   S.task_order = {}
   S.files = {}
