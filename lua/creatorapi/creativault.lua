@@ -6,6 +6,7 @@
 -- Every endpoint is `POST {base_url}/openapi/v1/<path>` with a JSON body and
 -- the `{success,data,error,meta}` envelope. Parameters are checked against the
 -- tables below before anything is sent (see docs/api.md and docs/decisions.md).
+local core = require "creatorapi.core"
 local base = require "creatorapi.client"
 local errors = require "creatorapi.errors"
 local paging = require "creatorapi.paging"
@@ -288,6 +289,82 @@ end
 function CreatiVault:collect_keywords(args)
   local params, opts = workflow_args("collect_keywords", args)
   return tasks.collect(self, CreatiVault.submit_keyword_task, params, opts)
+end
+
+local function file_size(path)
+  local f = io.open(path, "rb")
+  if not f then return 0 end
+  local n = f:seek("end")
+  f:close()
+  return n or 0
+end
+
+--- download(file_ref, path [, opts]) → { path, bytes, sha256, file_id, file_name } | nil, err
+--  file_ref: a file_id string, `{ file_id = }` / `{ file_name = }`, or the `data`
+--  of export_task / download_url (anything with `file_url`).
+--  Streams to `path .. ".part"` and renames it on success (memory stays flat);
+--  resumes with Range after a broken transfer (up to `opts.max_attempts`, default
+--  4); asks download_url once more if the signed URL has expired (HTTP 403/410);
+--  checks the byte count; removes the partial file on final failure. The file
+--  host never receives the API key. opts: on_progress(bytes, total_or_nil),
+--  timeout (default none), low_speed_limit / low_speed_time (default 1024 B/s for 30 s).
+function CreatiVault:download(file_ref, path, opts)
+  if type(path) ~= "string" or path == "" then error("download: path must be a non-empty string", 2) end
+  if opts ~= nil and type(opts) ~= "table" then error("download: opts must be a table", 2) end
+  opts = opts or {}
+  local info
+  if type(file_ref) == "table" and type(file_ref.file_url) == "string" then
+    info = file_ref
+  else
+    local ref = type(file_ref) == "string" and { file_id = file_ref } or file_ref
+    if type(ref) ~= "table" then error("download: file_ref must be a file_id or a table", 2) end
+    local res, err = self:download_url{ file_id = ref.file_id, file_name = ref.file_name }
+    if not res then return nil, err end
+    info = res.data
+  end
+  local part = path .. ".part"
+  os.remove(part)
+  local refreshed, attempts = false, 0
+  local max_attempts = opts.max_attempts or 4
+  while true do
+    attempts = attempts + 1
+    local offset = file_size(part)
+    local r, err = self._core:download{
+      url = info.file_url, path = part, offset = offset,
+      on_progress = opts.on_progress, timeout = opts.timeout or false,
+      connect_timeout = opts.connect_timeout,
+      low_speed_limit = opts.low_speed_limit, low_speed_time = opts.low_speed_time,
+    }
+    if r and r.expected and r.total ~= r.expected then
+      r, err = nil, errors.new("protocol", string.format(
+        "download ended after %d of %d bytes", r.total, r.expected), { retryable = true })
+    end
+    if r then
+      local ok, rerr = os.rename(part, path)
+      if not ok then
+        os.remove(part)
+        return nil, errors.new("io", "cannot rename " .. part .. ": " .. tostring(rerr))
+      end
+      return { path = path, bytes = r.total, sha256 = core.sha256_file(path),
+               file_id = info.file_id, file_name = info.file_name, attempts = attempts }
+    end
+    err.attempts = attempts
+    if (err.status == 403 or err.status == 410) and not refreshed and (info.file_id or info.file_name) then
+      -- The signed URL expired (or was revoked): ask for a fresh one, once.
+      refreshed = true
+      local res, uerr = self:download_url{ file_id = info.file_id, file_name = info.file_id == nil and info.file_name or nil }
+      if not res then
+        os.remove(part)
+        return nil, uerr
+      end
+      info = res.data
+    elseif not err.retryable or attempts >= max_attempts then
+      os.remove(part)
+      return nil, err
+    else
+      core.sleep(math.min(8, 0.5 * 2 ^ (attempts - 1)) * (0.5 + math.random() / 2))
+    end
+  end
 end
 
 --- verify_webhook(challenge): the public connectivity check (no auth headers).

@@ -40,9 +40,20 @@ local function with(t, extra)
   return out
 end
 
+-- One creator, by the numeric user_id or the @handle unique_id (api-notes §2.6).
+local WHO = { user_id = { type = "list" }, unique_id = { type = "list" } }
+
+local function one_creator(args)
+  if args.user_id == nil and args.unique_id == nil then
+    return errors.validation("user_id", "user_id or unique_id is required")
+  end
+  if args.unique_id then args.unique_id = args.unique_id:gsub("@", "") end
+end
+
+--- The endpoint table: method name → { path, params, paged, prepare }.
 KeyAPI.ENDPOINTS = {
   influencer_list = {
-    path = "/v1/tiktok/influencer/list/analytics",
+    path = "/v1/tiktok/influencer/list/analytics", paged = true,
     params = minmax({ "total_followers_cnt", "total_digg_cnt", "total_views_cnt",
                       "total_views_7d_cnt", "per_video_product_views_avg_cnt",
                       "per_video_product_views_avg_7d_cnt" }, INT0,
@@ -58,6 +69,49 @@ KeyAPI.ENDPOINTS = {
         sales_flag = { type = "integer", min = 0, max = 4 },
         seller_id = STR,
       }))),
+  },
+  influencer_detail = {
+    path = "/v1/tiktok/influencer/detail/analytics", params = WHO,
+    prepare = function(args)
+      local err = one_creator(args)
+      if err then return err end
+      local n = 0
+      for _, k in ipairs({ "user_id", "unique_id" }) do
+        if args[k] then n = n + select(2, args[k]:gsub("[^,]+", "")) end
+      end
+      if n > 10 then
+        return errors.validation("user_id", string.format("at most 10 creators per call (got %d)", n))
+      end
+    end,
+  },
+  influencer_videos = {
+    path = "/v1/tiktok/influencer/videos/analytics", paged = true, prepare = one_creator,
+    params = with(WHO, with(PAGING, {
+      video_sort_field = { type = "integer", min = 1, max = 5 },
+      sort_type = { type = "integer", enum = { 0, 1 } },
+    })),
+  },
+  influencer_ranking = {
+    path = "/v1/tiktok/influencer/ranking/analytics", paged = true,
+    params = with(PAGING, {
+      region = { type = "string", nonempty = true, required = true },
+      rank_type = { type = "integer", min = 1, max = 4 },
+      date_type = { type = "integer", min = 1, max = 3 },
+      rank_date = STR,
+      influencer_category_name = STR,
+    }),
+  },
+  influencer_trends = {
+    path = "/v1/tiktok/influencer/trends/analytics", prepare = one_creator,
+    params = with(WHO, { start_date = STR, end_date = STR }),
+  },
+  influencer_products = {
+    path = "/v1/tiktok/influencer/products/analytics", paged = true, prepare = one_creator,
+    params = with(WHO, PAGING),
+  },
+  influencer_livestreams = {
+    path = "/v1/tiktok/influencer/livestreams/analytics", paged = true, prepare = one_creator,
+    params = with(WHO, PAGING),
   },
 }
 
@@ -77,21 +131,32 @@ end
 base.define(KeyAPI, KeyAPI.ENDPOINTS, build_request)
 base.base_methods(KeyAPI)
 
---- each_influencer(params [, opts]) → iterator over influencer_list rows.
---  opts: size (one page, default 10 = the API's maximum), max_items, max_pages,
---  start_page. KeyAPI bills per request, so pages are always full-size.
-function KeyAPI:each_influencer(params, opts)
+--- each(method, params [, opts]) → iterator over the rows of a paged endpoint
+--  (influencer_list, influencer_videos, influencer_ranking, influencer_products,
+--  influencer_livestreams). opts: size (one page, default 10 = the API's
+--  maximum), max_items, max_pages, start_page. KeyAPI bills per request, so
+--  pages are always full-size.
+function KeyAPI:each(method, params, opts)
+  local ep = KeyAPI.ENDPOINTS[method]
+  if not (ep and ep.paged) then
+    error(string.format("each: %s is not a paged KeyAPI endpoint", tostring(method)), 2)
+  end
   return paging.iterator({
-    where = "each_influencer", max_size = 10, page_cap = 10000,
+    where = "each", max_size = 10, page_cap = 10000,
     fetch = function(page, size)
       local p = {}
       for k, v in pairs(params or {}) do p[k] = v end
       p.page_num, p.page_size = page, size
-      local res, err = self:influencer_list(p)
+      local res, err = self[method](self, p)
       if not res then return nil, err end
       return res.data, res
     end,
   }, opts)
+end
+
+--- each_influencer(params [, opts]): each("influencer_list", params, opts).
+function KeyAPI:each_influencer(params, opts)
+  return self:each("influencer_list", params, opts)
 end
 
 --- get(path, params): any KeyAPI GET endpoint the SDK does not know yet.
