@@ -7,6 +7,7 @@
 -- credit spent, when they are wrong), performs one request through the C core
 -- and returns `res` or `nil, err`.
 local core = require "creatorapi.core"
+local errors = require "creatorapi.errors"
 local validate = require "creatorapi.validate"
 
 local M = {}
@@ -17,7 +18,14 @@ local OPTION_TYPES = {
   timeout = "number|false", connect_timeout = "number|false",
   user_agent = "string", ca_file = "string", insecure = "boolean",
   proxy = "string", max_body = "number", max_depth = "number",
+  max_retries = "number", retry_base = "number", retry_cap = "number",
+  max_retry_after = "number", rate_limit = "table|false",
+  low_speed_limit = "number|false", low_speed_time = "number|false",
+  max_credits = "number|false",
 }
+
+-- Options that stay in the Lua layer (not passed to the C client).
+local LUA_ONLY = { max_credits = true }
 
 local function check_options(where, opts, extra)
   if type(opts) ~= "table" then
@@ -52,7 +60,10 @@ end
 function M.new(class, where, opts, defaults)
   check_options(where, opts, class.EXTRA_OPTIONS)
   local cfg = { dialect = defaults.dialect }
-  for k in pairs(OPTION_TYPES) do cfg[k] = opts[k] end
+  for k in pairs(OPTION_TYPES) do
+    if not LUA_ONLY[k] then cfg[k] = opts[k] end
+  end
+  if cfg.rate_limit == nil then cfg.rate_limit = defaults.rate_limit end
   cfg.base_url = (cfg.base_url or defaults.base_url):gsub("/+$", "")
   local self = setmetatable({
     _core = core.client(cfg),
@@ -61,13 +72,39 @@ function M.new(class, where, opts, defaults)
       requests = 0, errors = 0, credits_consumed = 0,
       credits_remaining = nil, quota_remaining = nil, last_request_id = nil,
     },
+    _max_credits = opts.max_credits or nil,
   }, class)
   return self
 end
 
---- Sends one validated request and records its accounting.
+-- Per-call options an endpoint method accepts as its second argument.
+local CALL_OPTIONS = { timeout = true, connect_timeout = true, max_retries = true, headers = true }
+
+local function apply_call_options(req, call_opts, where)
+  if call_opts == nil then return req end
+  if type(call_opts) ~= "table" then
+    error(string.format("%s: options must be a table, got %s", where, type(call_opts)), 4)
+  end
+  for k, v in pairs(call_opts) do
+    if not CALL_OPTIONS[k] then error(string.format("%s: unknown call option %q", where, tostring(k)), 4) end
+    req[k] = v
+  end
+  return req
+end
+M.apply_call_options = apply_call_options
+
+--- Sends one validated request and records its accounting. A request that
+--- can spend credits (`req.billed`) is refused with a `budget` error, unsent,
+--- once `max_credits` has been consumed.
 function M.send(self, req, charge)
   local st = self._stats
+  if req.billed and self._max_credits and st.credits_consumed >= self._max_credits then
+    return nil, errors.new("budget", string.format(
+      "credit budget reached: %s of max_credits %s consumed; nothing was sent",
+      tostring(st.credits_consumed), tostring(self._max_credits)),
+      { credits_consumed = st.credits_consumed, max_credits = self._max_credits })
+  end
+  req.billed = nil
   st.requests = st.requests + 1
   local res, err = self._core:request(req)
   if not res then
@@ -88,7 +125,7 @@ end
 --  `prepare` may check cross-field rules and return an error message.
 function M.define(class, endpoints, build_request)
   for name, ep in pairs(endpoints) do
-    class[name] = function(self, params)
+    class[name] = function(self, params, call_opts)
       if getmetatable(self) ~= class then
         error(string.format("%s: call it as client:%s(params)", name, name), 2)
       end
@@ -98,7 +135,7 @@ function M.define(class, endpoints, build_request)
         err = ep.prepare(args)
         if err then return nil, err end
       end
-      return self:_send(build_request(ep, args))
+      return self:_send(apply_call_options(build_request(ep, args), call_opts, name))
     end
   end
 end
@@ -114,6 +151,11 @@ function M.base_methods(class)
   function class:stats()
     local out = {}
     for k, v in pairs(self._stats) do out[k] = v end
+    if self._core.transport_stats then
+      local t = self._core:transport_stats()
+      out.attempts, out.retries = t.attempts, t.retries
+    end
+    out.max_credits = self._max_credits
     return out
   end
 

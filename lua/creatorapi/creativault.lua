@@ -115,11 +115,11 @@ local TASK_COMMON = {
 --- The endpoint table: method name → { path, params, auth }.
 --  auth: "full" (X-API-Key + X-User-Identity), "key" (X-API-Key only), "none".
 CreatiVault.ENDPOINTS = {
-  search_tiktok = { path = "/creators/tiktok/search", params = SEARCH_PARAMS.tiktok },
-  search_youtube = { path = "/creators/youtube/search", params = SEARCH_PARAMS.youtube },
-  search_instagram = { path = "/creators/instagram/search", params = SEARCH_PARAMS.instagram },
+  search_tiktok = { path = "/creators/tiktok/search", params = SEARCH_PARAMS.tiktok, billed = true },
+  search_youtube = { path = "/creators/youtube/search", params = SEARCH_PARAMS.youtube, billed = true },
+  search_instagram = { path = "/creators/instagram/search", params = SEARCH_PARAMS.instagram, billed = true },
   lookalike = {
-    path = "/creators/lookalike",
+    path = "/creators/lookalike", billed = true,
     params = {
       username = { type = "string", nonempty = true },
       profile_url = { type = "string", nonempty = true },
@@ -143,7 +143,7 @@ CreatiVault.ENDPOINTS = {
     end,
   },
   submit_task = {
-    path = "/collection/tasks/submit",
+    path = "/collection/tasks/submit", retry = "submit",
     params = merge(TASK_COMMON, {
       task_type = { type = "string", required = true,
         enum = { "LINK_BATCH", "FILE_UPLOAD", "CREATOR_VIDEO", "POST_VIDEO" } },
@@ -151,7 +151,7 @@ CreatiVault.ENDPOINTS = {
     }),
   },
   submit_keyword_task = {
-    path = "/collection/tasks/keyword-submit",
+    path = "/collection/tasks/keyword-submit", retry = "submit",
     params = merge(TASK_COMMON, {
       keywords = { type = "string_array", min = 1, max = 10, required = true },
     }),
@@ -189,12 +189,17 @@ CreatiVault.ENDPOINTS = {
   },
 }
 
+-- Retry class of each endpoint: task submits create billable work and the API
+-- has no idempotency key, so they are only retried when the request provably
+-- never reached the server ("submit"); everything else is safe to repeat.
 local function build_request(ep, args)
   return {
     method = "POST",
     path = CreatiVault.PREFIX .. ep.path,
     body = args,
     auth = ep.auth or "full",
+    retry = ep.retry or "safe",
+    billed = ep.billed,
   }
 end
 
@@ -217,13 +222,13 @@ base.define(CreatiVault, CreatiVault.ENDPOINTS, build_request)
 base.base_methods(CreatiVault)
 
 --- search_creators(platform, params): the search endpoint of one platform.
-function CreatiVault:search_creators(platform, params)
+function CreatiVault:search_creators(platform, params, call_opts)
   local m = type(platform) == "string" and CreatiVault["search_" .. platform]
   if not m or not SEARCH_PARAMS[platform] then
     return nil, errors.validation("platform", string.format(
       "must be one of \"tiktok\", \"youtube\", \"instagram\" (got %s)", tostring(platform)))
   end
-  return m(self, params)
+  return m(self, params, call_opts)
 end
 
 local function with_page(params, page, size, page_key, size_key)
@@ -378,6 +383,9 @@ end
 
 --- call(path, body [, opts]): any endpoint the SDK does not know yet.
 --  `path` is relative to /openapi/v1 (e.g. "/creators/nl-search").
+--  opts: auth ("full" | "key" | "none"), retry ("safe" | "submit" | "never";
+--  default "never": the SDK cannot know whether an unknown endpoint is idempotent),
+--  billed (true: count it against max_credits), timeout, max_retries.
 function CreatiVault:call(path, body, opts)
   if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
     error("call: path must be a string starting with '/'", 2)
@@ -385,8 +393,11 @@ function CreatiVault:call(path, body, opts)
   if body ~= nil and type(body) ~= "table" then
     error("call: body must be a table or nil", 2)
   end
+  if opts ~= nil and type(opts) ~= "table" then error("call: opts must be a table", 2) end
+  opts = opts or {}
   return self:_send{ method = "POST", path = CreatiVault.PREFIX .. path, body = body or {},
-                     auth = opts and opts.auth or "full" }
+                     auth = opts.auth or "full", retry = opts.retry or "never",
+                     billed = opts.billed ~= false, timeout = opts.timeout, max_retries = opts.max_retries }
 end
 
 local M = {}
@@ -402,7 +413,9 @@ function M.new(opts)
   o.user_identity = o.user_identity or os.getenv("CREATIVAULT_USER_IDENTITY")
   o.base_url = o.base_url or os.getenv("CREATIVAULT_BASE_URL")
   return base.new(CreatiVault, "creatorapi.creativault", o,
-    { dialect = "creativault", base_url = CreatiVault.DEFAULT_BASE_URL })
+    { dialect = "creativault", base_url = CreatiVault.DEFAULT_BASE_URL,
+      -- the documented default plan limit (api-notes §1.4); `rate_limit = false` turns it off
+      rate_limit = { requests = 60, per = 60 } })
 end
 
 return M

@@ -115,8 +115,9 @@ KeyAPI.ENDPOINTS = {
   },
 }
 
+-- Every KeyAPI call is a GET (safe to repeat) and costs one credit.
 local function build_request(ep, args)
-  return { method = "GET", path = ep.path, query = args }
+  return { method = "GET", path = ep.path, query = args, retry = "safe", billed = true }
 end
 
 -- KeyAPI bills 1 credit per successful request and reports no balance.
@@ -168,7 +169,7 @@ function KeyAPI:get(path, params)
   if params ~= nil and type(params) ~= "table" then
     error("get: params must be a table or nil", 2)
   end
-  return self:_send{ method = "GET", path = path, query = params or {} }
+  return self:_send{ method = "GET", path = path, query = params or {}, retry = "safe", billed = true }
 end
 
 local M = {}
@@ -178,6 +179,13 @@ M.Client = KeyAPI
 --  api_key defaults to $KEYAPI_TOKEN, base_url to $KEYAPI_API_BASE_URL or the vendor host.
 function M.new(opts)
   local o = base.copy_options("creatorapi.keyapi", opts)
+  -- KeyAPI documents no limit; `qps = N` turns on the client-side limiter.
+  local qps = o.qps
+  o.qps = nil
+  if qps ~= nil then
+    if type(qps) ~= "number" or qps <= 0 then error("creatorapi.keyapi: qps must be a positive number", 2) end
+    if o.rate_limit == nil then o.rate_limit = { requests = qps, per = 1 } end
+  end
   o.api_key = o.api_key or os.getenv("KEYAPI_TOKEN")
   o.base_url = o.base_url or os.getenv("KEYAPI_API_BASE_URL")
   return base.new(KeyAPI, "creatorapi.keyapi", o,
