@@ -419,7 +419,8 @@ describe("creatorapi-mock", function()
     it("validates parameters with 400", function()
       for _, q in ipairs({ "page_num=1&page_size=10", "region=US&page_size=10", "region=US&page_num=1",
         "region=US&page_num=0&page_size=10", "region=US&page_num=1&page_size=11",
-        "region=US&page_num=1&page_size=10&sort_type=2", "region=US&page_num=1&page_size=10&min_total_followers_cnt=x" }) do
+        "region=US&page_num=1&page_size=10&sort_type=2",
+        "region=US&page_num=1&page_size=10&min_total_followers_cnt=x" }) do
         local code, j = kapi(m, q)
         assert.equal(400, code, q)
         assert.equal(400, j.code)
@@ -780,14 +781,14 @@ describe("creatorapi-mock webhooks", function()
         local c = srv:accept()
         if c then
           c:settimeout(2)
-          local headers, len = {}, 0
+          local headers = {}
           local line = c:receive("*l")
           while line and line ~= "" do
             local k, v = line:match("^([^:]+):%s*(.*)$")
             if k then headers[k:lower()] = v end
             line = c:receive("*l")
           end
-          len = tonumber(headers["content-length"] or "0")
+          local len = tonumber(headers["content-length"] or "0")
           local body = len > 0 and c:receive(len) or ""
           got[#got + 1] = { headers = headers, body = body }
           -- first attempt fails, the retry succeeds
@@ -878,7 +879,8 @@ describe("creatorapi-mock command-line limits and TLS", function()
     local ok, err = pcall(function()
       local url = first:match("^listening on (https://127%.0%.0%.1:%d+)$")
       assert.truthy(url, first)
-      local out = io.popen(string.format("curl -s --cacert %s/c.pem -X POST -d '{\"challenge\":\"tls\"}' %s/openapi/v1/webhook/verify",
+      local out = io.popen(string.format(
+        "curl -s --cacert %s/c.pem -X POST -d '{\"challenge\":\"tls\"}' %s/openapi/v1/webhook/verify",
         dir, url)):read("a")
       assert.equal("tls", cjson.decode(out).data.challenge)
     end)

@@ -137,7 +137,8 @@ local function video(r, j)
       "product_cnt", vsale > 0 and 1 or 0,
       "total_video_sale_cnt", vsale,
       "total_video_sale_gmv_amt", vsale * k.avg_price,
-      "cover_url", "https://p16-sign-va.tiktokcdn.com/obj/tos-maliva-p-0068/" .. D.hex(r, 400 + j) .. "~tplv-noop.image",
+      "cover_url", "https://p16-sign-va.tiktokcdn.com/obj/tos-maliva-p-0068/" .. D.hex(r, 400 + j) ..
+        "~tplv-noop.image",
       "video_url", "https://www.tiktok.com/@" .. r.username .. "/video/" .. id),
   }
 end
@@ -279,7 +280,8 @@ function M.products(ctx)
       "region", r.country,
       "category_id", cat[1],
       "category_name", cat[2],
-      "cover_url", "https://p16-oec-va.ibyteimg.com/tos-maliva-i-o3syd03w52-us/" .. D.hex(r, 700 + j) .. "~tplv-o3syd03w52-origin-jpeg.jpeg",
+      "cover_url", "https://p16-oec-va.ibyteimg.com/tos-maliva-i-o3syd03w52-us/" .. D.hex(r, 700 + j) ..
+        "~tplv-o3syd03w52-origin-jpeg.jpeg",
       "min_price", price,
       "max_price", R.round(price * 1.3, 2),
       "avg_price", R.round(price * 1.1, 2),

@@ -38,6 +38,10 @@ local function map(list, f, lang)
 end
 R.map = map
 
+function R.whatsapp(r)
+  return string.format("https://wa.me/1%010d", r.i * 7919 % 10000000000)
+end
+
 function R.email(r)
   if not r.has_email then return nil end
   local local_part = r.username:gsub("[^%w%.]", ""):gsub("^%.+", "")
@@ -76,7 +80,8 @@ local function recent_videos(r, base_url, kind)
     local id = string.format("%d", 7300000000000000000 + (r.i * 7 + k) * 1000033)
     local title = titles[1 + math.floor(D.unit(r, 20 + k) * #titles)] .. " " .. r.hashtags[1]
     out[k] = json.obj(
-      "cover_url", "https://p16-sign.tiktokcdn-us.com/obj/tos-useast5-p-0068-tx/" .. D.hex(r, 30 + k) .. "~tplv-photomode-zoomcover:720:720.jpeg",
+      "cover_url", "https://p16-sign.tiktokcdn-us.com/obj/tos-useast5-p-0068-tx/" .. D.hex(r, 30 + k) ..
+        "~tplv-photomode-zoomcover:720:720.jpeg",
       "video_url", base_url(r, id),
       "video_title", title,
       "video_type", kind or "video")
@@ -119,7 +124,7 @@ function R.tiktok(r, level, lang)
   json.set(o, "hashtags", json.arr({ table.unpack(r.hashtags) }))
   json.set(o, "language", r.language)
   json.set(o, "email", R.email(r))
-  json.set(o, "link_whatsapp", D.unit(r, 2) < 0.06 and string.format("https://wa.me/1%010d", r.i * 7919 % 10000000000) or nil)
+  json.set(o, "link_whatsapp", D.unit(r, 2) < 0.06 and R.whatsapp(r) or nil)
   json.set(o, "link_line", r.has_line and ("https://line.me/ti/p/~" .. r.username) or nil)
   json.set(o, "link_zalo", r.has_zalo and string.format("https://zalo.me/09%08d", r.i * 104729 % 100000000) or nil)
   json.set(o, "mcn", r.has_mcn and T.mcn_names[1 + r.i % #T.mcn_names] or nil)
@@ -217,7 +222,7 @@ function R.instagram(r, level, lang)
   json.set(o, "industry_categories", R.industry_categories(r, lang))
   json.set(o, "hashtags", json.arr({ table.unpack(r.hashtags) }))
   json.set(o, "email", R.email(r))
-  json.set(o, "link_whatsapp", r.has_whatsapp and string.format("https://wa.me/1%010d", r.i * 7919 % 10000000000) or nil)
+  json.set(o, "link_whatsapp", r.has_whatsapp and R.whatsapp(r) or nil)
   json.set(o, "recent_videos", recent_videos(r, function(_, id)
     return "https://www.instagram.com/reel/" .. D.hex(r, tonumber(id:sub(-3)), 11) .. "/"
   end, "reel"))

@@ -75,7 +75,8 @@ function U.valid_date(s)
   if not y then return false end
   y, m, d = tonumber(y), tonumber(m), tonumber(d)
   if m < 1 or m > 12 or d < 1 then return false end
-  local mdays = { 31, (y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)) and 29 or 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+  local leap = y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)
+  local mdays = { 31, leap and 29 or 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
   return d <= mdays[m]
 end
 
