@@ -242,9 +242,13 @@ function D.get(platform, seed)
   used.creator_demo = true
   local n = D.SIZES[platform]
   local maker = platform == "tiktok" and tiktok_row or D.makers[platform]
+  -- everything generated here stays alive: collecting meanwhile is wasted work
+  local was_running = collectgarbage("isrunning")
+  collectgarbage("stop")
   for i = 1, n do
     rows[i] = maker(seed, i, used)
   end
+  if was_running then collectgarbage("restart") end
   if platform == "tiktok" then demo_row(rows[1]) end
   for _, r in ipairs(rows) do by_username[r.username:lower()] = r end
   local ds = { platform = platform, rows = rows, by_username = by_username, orders = {} }
