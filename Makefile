@@ -68,8 +68,14 @@ test: deps all
 	$(LUA) $(BUSTED) spec
 	$(LUAJIT) $(BUSTED) --tags=jit spec
 
+# The demo: quickstart (search + a KeyAPI page), then the collection workflow
+# (submit → wait with progress → rows → XLSX export → download) with the
+# mock's clock running 60x so the task takes seconds.
 demo: deps all
 	@sh examples/run-with-mock.sh $(LUA) examples/quickstart.lua
+	@echo
+	@CREATORAPI_MOCK_ARGS="--time-scale 60" CREATORAPI_POLL_INTERVAL=0.5 \
+	  sh examples/run-with-mock.sh $(LUA) examples/collect_export_download.lua $(BUILD)
 
 bench: deps all
 	@sh examples/run-with-mock.sh $(LUA) bench/run.lua

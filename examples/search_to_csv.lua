@@ -1,0 +1,46 @@
+--- Search creators across pages and write them to a CSV file.
+--
+--   examples/run-with-mock.sh lua5.4 examples/search_to_csv.lua [out.csv] [max_items]
+--
+-- Uses the pagination iterator: `size` is one page, `max_items` the total.
+-- Search bills per returned row, so the iterator buys exactly max_items rows.
+local creatorapi = require "creatorapi"
+
+local out_path = arg[1] or "creators.csv"
+local max_items = tonumber(arg[2]) or 250
+
+local function csv_field(v)
+  if v == nil or v == creatorapi.null then return "" end
+  v = tostring(v)
+  if v:find('[,"\r\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
+  return v
+end
+
+local COLUMNS = { "uid", "username", "nickname", "country_code", "followers_count", "avg_views",
+  "engagement_rate", "email", "profile_url" }
+
+local cv = creatorapi.creativault{}
+local f = assert(io.open(out_path, "w"))
+f:write(table.concat(COLUMNS, ","), "\n")
+
+local rows, err = creatorapi.collect(cv:each_creator("tiktok", {
+  country_code = "US", followers_cnt_gte = 50000, has_email = true,
+  sort_field = "followers_cnt", sort_order = "desc", service_level = "S2",
+}, { max_items = max_items }))
+
+for _, c in ipairs(rows) do
+  local line = {}
+  for i, col in ipairs(COLUMNS) do line[i] = csv_field(c[col]) end
+  f:write(table.concat(line, ","), "\n")
+end
+f:close()
+
+local st = cv:stats()
+print(string.format("wrote %d creators to %s (%d requests, %d credits)", #rows, out_path,
+  st.requests, st.credits_consumed))
+if err then
+  -- The rows gathered before the failure are in the file; resume later from err.resume.
+  io.stderr:write("stopped early: ", tostring(err), " (resume at page ", tostring(err.resume), ")\n")
+  os.exit(1)
+end
+cv:close()

@@ -1,0 +1,67 @@
+-- Every example script runs against the bundled mock (through
+-- examples/run-with-mock.sh, as a user would) and prints what it promises.
+local function run(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1; echo \"exit=$?\""))
+  local out = p:read("*a")
+  p:close()
+  local code = tonumber(out:match("exit=(%d+)%s*$"))
+  return out, code
+end
+
+local function tmpdir()
+  local out = run("mktemp -d")
+  return (out:match("^(%S+)"))
+end
+
+describe("examples", function()
+  local dir
+  setup(function() dir = tmpdir() end)
+  teardown(function() os.execute("rm -rf '" .. dir .. "'") end)
+
+  it("quickstart prints creators and a KeyAPI page with integer counts", function()
+    local out, code = run("sh examples/run-with-mock.sh lua5.4 examples/quickstart.lua")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("Top US beauty creators", 1, true), out)
+    assert.truthy(out:find("KeyAPI TikTok influencer analytics", 1, true), out)
+    assert.truthy(out:find("@creator_demo", 1, true), out)
+    assert.is_nil(out:find("%d%.0%s"), out)       -- no "150000.0"
+  end)
+
+  it("search_to_csv writes exactly max_items rows", function()
+    local path = dir .. "/c.csv"
+    local out, code = run("sh examples/run-with-mock.sh lua5.4 examples/search_to_csv.lua " .. path .. " 130")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("wrote 130 creators", 1, true), out)
+    local n = 0
+    for _ in io.lines(path) do n = n + 1 end
+    assert.equal(131, n)                            -- header + rows
+    assert.truthy(out:find("(2 requests, 390 credits)", 1, true), out)   -- 100 + 30 rows at S2
+  end)
+
+  it("lookalike lists similar creators", function()
+    local out, code = run("sh examples/run-with-mock.sh lua5.4 examples/lookalike.lua creator_demo")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("creators like @creator_demo", 1, true), out)
+    assert.truthy(out:find(" 1%. @"), out)
+    local _, missing = run("sh examples/run-with-mock.sh lua5.4 examples/lookalike.lua nobody_at_all_zz")
+    assert.equal(2, missing)
+  end)
+
+  it("keyapi_paging pages 35 rows in 4 requests", function()
+    local out, code = run("sh examples/run-with-mock.sh lua5.4 examples/keyapi_paging.lua 35")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("35 rows, 4 requests, 4 credits", 1, true), out)
+  end)
+
+  it("collect_export_download runs the whole workflow and downloads the workbook", function()
+    local out, code = run("CREATORAPI_MOCK_ARGS='--time-scale 300' CREATORAPI_POLL_INTERVAL=0.05 "
+      .. "sh examples/run-with-mock.sh lua5.4 examples/collect_export_download.lua " .. dir)
+    assert.equal(0, code, out)
+    assert.truthy(out:find("100.0%%"), out)
+    assert.truthy(out:find("downloaded .*%.xlsx"), out)
+    local file = out:match("downloaded (%S+%.xlsx)")
+    local f = assert(io.open(file, "rb"))
+    assert.equal("PK", f:read(2))
+    f:close()
+  end)
+end)
