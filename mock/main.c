@@ -914,6 +914,8 @@ int main(int argc, char **argv)
         fputs("creatorapi-mock: warning: no webhook worker threads\n", stderr);
 
     flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
+    if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
+        flags |= MHD_USE_POLL; /* no FD_SETSIZE limit on busy benchmarks */
     if (!G_quiet)
         flags |= MHD_USE_ERROR_LOG;
     if (is_v6)

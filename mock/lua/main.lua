@@ -65,6 +65,10 @@ local function cv_dispatch(ctx, sub)
     local bad = CV.auth(ctx, route)
     if bad then return bad end
   end
+  -- "Query parameters and path parameters are forbidden" (api-notes §1.1)
+  if ctx.req.query ~= "" then
+    return CV.invalid(ctx, "不支持 Query 参数，所有参数必须放在 JSON Body 中")
+  end
   return route.handler(ctx)
 end
 
