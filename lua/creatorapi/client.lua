@@ -21,11 +21,41 @@ local OPTION_TYPES = {
   max_retries = "number", retry_base = "number", retry_cap = "number",
   max_retry_after = "number", rate_limit = "table|false",
   low_speed_limit = "number|false", low_speed_time = "number|false",
-  max_credits = "number|false",
+  max_credits = "number|false", logger = "function",
 }
 
 -- Options that stay in the Lua layer (not passed to the C client).
-local LUA_ONLY = { max_credits = true }
+local LUA_ONLY = { max_credits = true, logger = true }
+
+-- Log levels, most verbose first.
+local LEVELS = { debug = 1, info = 2, warn = 3, error = 4 }
+
+--- The default logger: off unless $CREATORAPI_LOG is debug|info|warn|error;
+--- then one line per event on stderr.
+local function env_logger()
+  local want = LEVELS[(os.getenv("CREATORAPI_LOG") or ""):lower()]
+  if not want then return nil end
+  return function(level, msg)
+    if LEVELS[level] >= want then io.stderr:write("[creatorapi] ", level, " ", msg, "\n") end
+  end
+end
+
+-- Removes credentials from a log line (they should never be in one; this is the belt).
+local function redact(self, text)
+  for _, secret in ipairs(self._secrets) do
+    local i = text:find(secret, 1, true)
+    while i do
+      text = text:sub(1, i - 1) .. "[REDACTED]" .. text:sub(i + #secret)
+      i = text:find(secret, 1, true)
+    end
+  end
+  return text
+end
+
+local function log(self, level, fmt, ...)
+  if self._logger then self._logger(level, redact(self, string.format(fmt, ...))) end
+end
+M.log = log
 
 local function check_options(where, opts, extra)
   if type(opts) ~= "table" then
@@ -73,7 +103,12 @@ function M.new(class, where, opts, defaults)
       credits_remaining = nil, quota_remaining = nil, last_request_id = nil,
     },
     _max_credits = opts.max_credits or nil,
+    _logger = opts.logger or env_logger(),
+    _secrets = { opts.api_key and #opts.api_key >= 4 and opts.api_key or nil },
   }, class)
+  if cfg.insecure then
+    log(self, "warn", "TLS verification is OFF for %s (insecure = true)", cfg.base_url)
+  end
   return self
 end
 
@@ -106,11 +141,19 @@ function M.send(self, req, charge)
   end
   req.billed = nil
   st.requests = st.requests + 1
+  local t0 = self._logger and core.monotonic()
   local res, err = self._core:request(req)
   if not res then
     st.errors = st.errors + 1
     if err.request_id then st.last_request_id = err.request_id end
+    log(self, err.kind == "validation" and "info" or "warn", "%s %s failed after %.0f ms: %s",
+      req.method, req.path, t0 and (core.monotonic() - t0) * 1000 or 0, tostring(err))
     return nil, err
+  end
+  if t0 then
+    log(self, "debug", "%s %s -> %d in %.0f ms (request_id %s, attempts %s)", req.method, req.path,
+      res.status, (core.monotonic() - t0) * 1000, tostring(res.meta and res.meta.request_id),
+      tostring(res.attempts or 1))
   end
   local meta = res.meta
   if type(meta) == "table" then
