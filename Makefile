@@ -77,8 +77,12 @@ demo: deps all
 	@CREATORAPI_MOCK_ARGS="--time-scale 60" CREATORAPI_POLL_INTERVAL=0.5 \
 	  sh examples/run-with-mock.sh $(LUA) examples/collect_export_download.lua $(BUILD)
 
-bench: deps all
-	@sh examples/run-with-mock.sh $(LUA) bench/run.lua
+bench: deps all $(BUILD)/bench/curl_baseline
+	@BENCH_CURL_BASELINE=$(BUILD)/bench/curl_baseline sh examples/run-with-mock.sh $(LUA) bench/run.lua
+
+$(BUILD)/bench/curl_baseline: bench/curl_baseline.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(WARN) -std=c99 -D_GNU_SOURCE $(DEP_CFLAGS) -o $@ $< -lcurl
 
 # ASan + UBSan: a separate build of core + mock, the Lua 5.4 suite against it.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

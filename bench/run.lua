@@ -1,0 +1,57 @@
+--- `make bench`: performance figures as ratios against baselines measured in
+--- the same run, never as absolute promises.
+--   1. JSON: core.json_decode / json_encode vs lua-cjson on a 50-row KeyAPI page.
+--   2. HTTP: N KeyAPI list calls through the SDK (validation, query encoding,
+--      keep-alive transfer, JSON decode, envelope) vs raw libcurl in C doing
+--      the same N transfers and discarding the bytes.
+-- Run through examples/run-with-mock.sh, which starts the mock and sets
+-- CREATORAPI_MOCK_URL.
+local creatorapi = require "creatorapi"
+local core = require "creatorapi.core"
+
+local url = assert(os.getenv("CREATORAPI_MOCK_URL"), "run me through examples/run-with-mock.sh")
+local N = tonumber(os.getenv("BENCH_CALLS")) or 300
+
+print("== JSON ==")
+assert(os.execute("lua5.4 bench/json_bench.lua"))
+
+print("\n== HTTP: " .. N .. " sequential KeyAPI list calls (page of 10 rows) against the mock ==")
+local query = "page_num=1&page_size=10&region=US"
+local path = "/v1/tiktok/influencer/list/analytics"
+local baseline = os.getenv("BENCH_CURL_BASELINE") or "build/bench/curl_baseline"
+
+local function best_of(rounds, f)
+  local best = math.huge
+  for _ = 1, rounds do
+    local t = f()
+    if t < best then best = t end
+  end
+  return best
+end
+
+local function c_run()
+  local p = assert(io.popen(string.format("%s '%s%s?%s' %d 'Authorization: Bearer kapi_demo_key_0001'",
+    baseline, url, path, query, N)))
+  local out = p:read("*a")
+  p:close()
+  return assert(tonumber(out:match("^(%S+)")), "baseline failed: " .. out)
+end
+
+local ka = creatorapi.keyapi{ base_url = url, api_key = "kapi_demo_key_0001" }
+local function sdk_run()
+  local t0 = core.monotonic()
+  for _ = 1, N do
+    local res = assert(ka:influencer_list{ region = "US", page_num = 1, page_size = 10 })
+    assert(#res.data == 10)
+  end
+  return core.monotonic() - t0
+end
+
+sdk_run()   -- warm up the connection and the mock
+local c = best_of(3, c_run)
+local sdk = best_of(3, sdk_run)
+print(string.format("raw libcurl (C, bytes only)   %8.1f us/call", c / N * 1e6))
+print(string.format("creatorapi (decoded tables)   %8.1f us/call", sdk / N * 1e6))
+print(string.format("creatorapi vs raw libcurl: %.2fx the time of the floor (%d%% overhead per call)",
+  sdk / c, math.floor((sdk / c - 1) * 100 + 0.5)))
+ka:close()
