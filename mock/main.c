@@ -39,6 +39,7 @@ pthread_mutex_t mock_lua_lock = PTHREAD_MUTEX_INITIALIZER;
 static lua_State *G_L;
 static int G_mod_ref = LUA_NOREF;
 static int G_quiet;
+static volatile sig_atomic_t G_stopping; /* set on SIGTERM/SIGINT: cut delays short */
 static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned long G_connections;
 
@@ -111,17 +112,21 @@ static char *dupmem(const char *s, size_t n)
     return p;
 }
 
+/* Sleeps in slices of at most 50 ms so that shutdown never waits for a
+ * programmed delay or a trickled body. */
 static void sleep_seconds(double s)
 {
-    struct timespec ts;
-    if (s <= 0)
-        return;
     if (s > 600)
         s = 600;
-    ts.tv_sec = (time_t)s;
-    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    while (s > 0 && !G_stopping) {
+        double step = s > 0.05 ? 0.05 : s;
+        struct timespec ts;
+        ts.tv_sec = 0;
+        ts.tv_nsec = (long)(step * 1e9);
+        while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+            ;
+        s -= step;
+    }
 }
 
 /* ------------------------------------------------------------------ */
@@ -399,6 +404,8 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct stream *s = cls;
     size_t n;
+    if (G_stopping)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     if (pos >= s->len)
         return s->truncated ? MHD_CONTENT_READER_END_WITH_ERROR : MHD_CONTENT_READER_END_OF_STREAM;
     if (s->interval > 0 && pos > 0)
@@ -976,6 +983,7 @@ int main(int argc, char **argv)
     }
     if (!G_quiet)
         fputs("creatorapi-mock: shutting down\n", stderr);
+    G_stopping = 1;
     MHD_stop_daemon(d);
     mock_webhook_stop();
     lua_close(L);
