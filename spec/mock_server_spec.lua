@@ -11,12 +11,20 @@ local KAPI_KEY = "kapi_demo_key_0001"
 
 -- Starts the mock; returns { base = "http://127.0.0.1:PORT", pid = n, fh = popen handle }
 local function start_mock(args)
-  local cmd = string.format("sh -c '%s --port 0 --quiet %s & echo $!; wait $!' 2>/dev/null",
-    BIN, args or "")
+  local errfile = os.tmpname()
+  local cmd = string.format("sh -c '%s --port 0 --quiet %s & echo $!; wait $!' 2>%s",
+    BIN, args or "", errfile)
   local fh = assert(io.popen(cmd, "r"))
   local pid = fh:read("l")
   local first = fh:read("l")
-  assert(pid and first, "mock did not start: " .. tostring(first))
+  if not (pid and first) then
+    local ef = io.open(errfile)
+    local err = ef and ef:read("a") or ""
+    if ef then ef:close() end
+    os.remove(errfile)
+    error("mock did not start (" .. BIN .. "): " .. err)
+  end
+  os.remove(errfile)
   local base = first:match("^listening on (http://127%.0%.0%.1:%d+)$")
   assert(base, "unexpected first line: " .. first)
   return { base = base, pid = tonumber(pid), fh = fh, first = first }

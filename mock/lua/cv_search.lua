@@ -229,16 +229,38 @@ function M.compile(filters, body)
   local names = {}
   for name in pairs(filters) do names[#names + 1] = name end
   table.sort(names)
+  local slow = {}
   for _, name in ipairs(names) do
     local f = filters[name]
     local v, err = f[1](body, name)
     if err then return nil, err end
     if v ~= nil then
       count = count + 1
-      preds[#preds + 1] = f[2](v)
+      -- substring search last: the cheap comparisons reject most rows first
+      local list = name == "keyword" and slow or preds
+      list[#list + 1] = f[2](v)
     end
   end
+  for _, p in ipairs(slow) do preds[#preds + 1] = p end
   return preds, count
+end
+
+-- Encoded JSON of a rendered row, cached per (platform, row, level, lang).
+-- Rendering is deterministic, so repeated pages cost one table lookup.
+local cache, cache_n = {}, 0
+local CACHE_MAX = 30000
+function M.encoded(platform, r, level, lang, render)
+  local key = platform .. "|" .. r.i .. "|" .. level .. "|" .. (lang or "")
+  local text = cache[key]
+  if not text then
+    local o = render(r, level, lang)
+    if S.string_values and platform ~= "kapi" then o = json.stringify_scalars(o) end
+    text = json.encode(o)
+    if cache_n >= CACHE_MAX then cache, cache_n = {}, 0 end
+    cache[key] = text
+    cache_n = cache_n + 1
+  end
+  return json.raw(text)
 end
 
 -- Runs a paged query over a presorted order. Returns rows, total (nil unless want_total).
@@ -306,7 +328,7 @@ function M.handler(platform)
     end
     S.charge(ctx.key, ctx.spec, cost)
     local data = json.arr({})
-    for i, r in ipairs(rows) do data[i] = spec.render(r, p.service_level, p.lang) end
+    for i, r in ipairs(rows) do data[i] = M.encoded(platform, r, p.service_level, p.lang, spec.render) end
     local meta = CV.meta(ctx)
     json.set(meta, "page", p.page)
     json.set(meta, "size", p.size)

@@ -13,7 +13,13 @@ json.null = cjson.null
 
 local OBJ = { __name = "mock.json.object" }
 local ARR = { __name = "mock.json.array" }
-json.OBJ, json.ARR = OBJ, ARR
+local RAW = { __name = "mock.json.raw" }
+json.OBJ, json.ARR, json.RAW = OBJ, ARR, RAW
+
+-- already-encoded JSON text, emitted verbatim
+function json.raw(text)
+  return setmetatable({ text }, RAW)
+end
 
 function json.obj(...)
   local n = select("#", ...)
@@ -71,11 +77,16 @@ local function sanitize_utf8(s)
   return table.concat(out)
 end
 
+local find, gsub = string.find, string.gsub
 local function enc_string(s)
-  s = sanitize_utf8(s)
-  s = s:gsub('[%c"\\]', esc_char)
-  -- U+2028/U+2029 break JavaScript parsers; escape them like most encoders do.
-  s = s:gsub("\226\128\168", "\\u2028"):gsub("\226\128\169", "\\u2029")
+  if not find(s, '[%c"\\\128-\255]') then return '"' .. s .. '"' end -- plain ASCII
+  local high = find(s, "[\128-\255]")
+  if high then s = sanitize_utf8(s) end
+  s = gsub(s, '[%c"\\]', esc_char)
+  if high then
+    -- U+2028/U+2029 break JavaScript parsers; escape them like most encoders do.
+    s = gsub(gsub(s, "\226\128\168", "\\u2028"), "\226\128\169", "\\u2029")
+  end
   return '"' .. s .. '"'
 end
 json.quote = enc_string
@@ -116,7 +127,9 @@ encode = function(v, out, sorted)
     out[#out + 1] = v and "true" or "false"
   elseif tv == "table" then
     local mt = getmetatable(v)
-    if mt == OBJ then
+    if mt == RAW then
+      out[#out + 1] = v[1]
+    elseif mt == OBJ then
       local keys = v._k
       if sorted then
         keys = { table.unpack(keys) }

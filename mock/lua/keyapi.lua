@@ -218,7 +218,7 @@ function K.list_analytics(ctx)
   local CVS = require "cv_search"
   local rows = CVS.query(ds.rows, order, preds, (pg.page_num - 1) * pg.page_size, pg.page_size, false)
   local data = json.arr({})
-  for i, r in ipairs(rows) do data[i] = R.kapi_row(r) end
+  for i, r in ipairs(rows) do data[i] = CVS.encoded("kapi", r, "list", nil, R.kapi_row) end
   return K.ok(ctx, data)
 end
 
