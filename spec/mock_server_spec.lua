@@ -741,6 +741,13 @@ describe("creatorapi-mock", function()
       assert.equal(200, b.status)
     end)
 
+    it("keeps non-UTF-8 bodies in base64", function()
+      request(m, "POST", "/openapi/v1/webhook/verify", "\255\0ab", { ["Content-Type"] = "application/json" })
+      local _, j = request(m, "GET", "/_mock/requests?limit=1")
+      assert.equal("/wBhYg==", j.requests[1].body_base64)
+      assert.equal(400, j.requests[1].status)
+    end)
+
     it("counts connections, requests and paths; reset clears them", function()
       search(m, { size = 1 })
       search(m, { size = 1 })

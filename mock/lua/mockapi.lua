@@ -78,6 +78,7 @@ local function requests(ctx)
       "body", e.body,
       "status", e.status,
       "request_id", e.request_id)
+    if not utf8.len(e.body) then json.set(out[#out], "body_base64", U.base64(e.body)) end
   end
   return json.obj("requests", out, "count", #out)
 end
