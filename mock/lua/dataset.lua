@@ -102,12 +102,14 @@ local function pick_country_lang(g)
 end
 
 local function top_list(g, first, pool, n)
-  local out, seen = { first }, { [first] = true }
+  local out, k = { first }, 1
   local guard = 0
-  while #out < n and guard < 50 do
+  while k < n and guard < 50 do
     guard = guard + 1
     local v = g:pick(pool)
-    if not seen[v] then seen[v] = true; out[#out + 1] = v end
+    local dup = false
+    for j = 1, k do if out[j] == v then dup = true; break end end
+    if not dup then k = k + 1; out[k] = v end
   end
   return out
 end
@@ -122,6 +124,13 @@ do
     end
   end
 end
+
+local BIO_TEMPLATES = {
+  "%s creator sharing %s and %s tips",
+  "%s | %s reviews & %s ✨",
+  "Your daily dose of %s 💫 %s | %s",
+  "%s lover. Posting %s + %s every week",
+}
 
 -- One row; fields shared by the three platforms.
 local function base_row(seed, platform, i, used)
@@ -172,16 +181,10 @@ local function base_row(seed, platform, i, used)
   local t1, t2 = g:pick(tags), g:pick(tags)
   r.hashtags = { "#" .. t1 }
   if t2 ~= t1 then r.hashtags[2] = "#" .. t2 end
-  local t3 = "#" .. e.en[3]:lower():gsub("[^%w]", "")
+  local t3 = e.tag3
   if t3 ~= r.hashtags[1] and t3 ~= r.hashtags[2] then r.hashtags[#r.hashtags + 1] = t3 end
   if g:chance(0.6) then r.hashtags[#r.hashtags + 1] = "#fyp" end
-  local templates = {
-    "%s creator sharing %s and %s tips",
-    "%s | %s reviews & %s ✨",
-    "Your daily dose of %s 💫 %s | %s",
-    "%s lover. Posting %s + %s every week",
-  }
-  r.bio = string.format(g:pick(templates), e.en[1], e.en[3]:lower(), (ind[2] or e).en[2]:lower())
+  r.bio = string.format(g:pick(BIO_TEMPLATES), e.en[1], e.low3, (ind[2] or e).low2)
   if r.has_email and g:chance(0.5) then r.bio = r.bio .. " 📩 collabs via email" end
   r.search = (r.username .. "\n" .. r.nickname .. "\n" .. r.bio .. "\n" .. table.concat(r.hashtags, " ")):lower()
   r.salt = g:next64()

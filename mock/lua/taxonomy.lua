@@ -102,7 +102,8 @@ for li, l1 in ipairs(T.industries) do
     for _, l3 in ipairs(l2[4]) do
       local id = l2id * 1000 + l3[1]
       local e = { id = id, ids = tostring(id), l1 = l1[1], l1_index = li, l2 = l2id,
-        en = { l1[2], l2[2], l3[2] }, cn = { l1[3], l2[3], l3[3] }, tags = l1[4] }
+        en = { l1[2], l2[2], l3[2] }, cn = { l1[3], l2[3], l3[3] }, tags = l1[4],
+        low2 = l2[2]:lower(), low3 = l3[2]:lower(), tag3 = "#" .. l3[2]:lower():gsub("[^%w]", "") }
       T.l3[#T.l3 + 1] = e
       T.l3_by_id[id] = e
     end
