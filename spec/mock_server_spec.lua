@@ -696,7 +696,7 @@ describe("creatorapi-mock", function()
       local c6, j6, t6 = raw_post()
       assert.equal(200, c6)
       assert.is_true(j6.success)
-      assert.is_true(socket.gettime() - t0 >= 0.02 * (#t6 // 512 - 1))
+      assert.is_true(socket.gettime() - t0 >= 0.02 * (math.floor(#t6 / 512) - 1))
       fault { kind = "delay", delay = 0.3 }
       t0 = socket.gettime()
       assert.equal(200, (raw_post()))
