@@ -55,14 +55,17 @@ end
 describe("core client #jit", function()
   local port, pid, base
 
+  -- max_retries = 0: this spec checks single responses; retries are in
+  -- spec/core_retry_spec.lua.
   local function client(extra)
-    local cfg = { base_url = base, dialect = "creativault", api_key = KEY, user_identity = IDENT }
+    local cfg = { base_url = base, dialect = "creativault", api_key = KEY, user_identity = IDENT,
+                  max_retries = 0 }
     for k, v in pairs(extra or {}) do cfg[k] = v end
     return core.client(cfg)
   end
 
   local function ka_client(extra)
-    local cfg = { base_url = base, dialect = "keyapi", api_key = KEY }
+    local cfg = { base_url = base, dialect = "keyapi", api_key = KEY, max_retries = 0 }
     for k, v in pairs(extra or {}) do cfg[k] = v end
     return core.client(cfg)
   end
@@ -273,7 +276,7 @@ describe("core client #jit", function()
       local c = client()
       for _, case in ipairs(CV) do
         local code, http, kind = case[1], case[2], case[3]
-        local res, err = c:request { method = "POST", path = "/cv/err/" .. code .. "/" .. http }
+        local res, err = c:request { method = "POST", path = "/cv/err/" .. code .. "/" .. http, retry = "safe" }
         assert.is_nil(res)
         assert.equal(core.error_mt, getmetatable(err))
         assert.equal(kind, err.kind, "code " .. code)
@@ -413,7 +416,8 @@ describe("core client #jit", function()
 
     it("reports connection refused as a retryable network error", function()
       local dead = free_port()
-      local c = core.client { base_url = "http://127.0.0.1:" .. dead, dialect = "creativault", api_key = KEY }
+      local c = core.client { base_url = "http://127.0.0.1:" .. dead, dialect = "creativault", api_key = KEY,
+                              max_retries = 0 }
       local res, err = c:request { method = "GET", path = "/x" }
       assert.is_nil(res)
       assert.equal("network", err.kind)
@@ -471,7 +475,9 @@ describe("core client #jit", function()
     it("reuses one TCP connection for 20 sequential requests (keep-alive)", function()
       local c = client()
       for i = 1, 20 do
-        local res, err = c:request { method = i % 2 == 0 and "GET" or "POST", path = "/cv/ok" }
+        -- idempotent POSTs say retry = "safe" (the Lua layer does)
+        local res, err = c:request { method = i % 2 == 0 and "GET" or "POST", path = "/cv/ok",
+                                     retry = i % 2 == 0 and nil or "safe" }
         assert.is_nil(err)
         assert.equal(200, res.status)
       end
@@ -480,6 +486,22 @@ describe("core client #jit", function()
       local log = server_log(port)
       assert.equal(21, #log.requests)
       assert.equal(1, log.connections)
+      c:close()
+    end)
+
+    it("sends submit and never requests on a fresh, one-shot connection", function()
+      -- libcurl silently re-sends a request when a reused connection dies
+      -- before any answer; a fresh connection is never re-sent on.
+      local c = client()
+      assert(c:request { method = "GET", path = "/cv/ok" })
+      assert(c:request { method = "POST", path = "/cv/ok", retry = "submit" })
+      assert(c:request { method = "POST", path = "/cv/ok" }) -- POST defaults to "submit"
+      assert(c:request { method = "GET", path = "/cv/ok", retry = "never" })
+      assert(c:request { method = "GET", path = "/cv/ok" })
+      local log = server_log(port)
+      assert.equal(5, #log.requests)
+      assert.equal(4, log.connections)
+      assert.equal(log.requests[1].conn, log.requests[5].conn) -- the keep-alive one survived
       c:close()
     end)
 
@@ -499,7 +521,7 @@ describe("core client #jit", function()
         { method = "GET", path = "/sleep/0.4" },
         { method = "POST", path = "/cv/err/40401/404" },
         { method = "GET", path = "/sleep/0.4", headers = { ["X-Bad"] = "a\nb" } },
-        { method = "POST", path = "/sleep/0.4", body = { n = 3 } },
+        { method = "POST", path = "/sleep/0.4", body = { n = 3 }, retry = "safe" },
         { method = "GET", path = "/sleep/0.4" },
         "not a table",
       }

@@ -12,12 +12,17 @@
  * - Credentials are never copied into an error, a message or __tostring.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -37,6 +42,14 @@
 /* libcurl has no "no connect timeout" (0 means its 300 s default), so
  * `connect_timeout = false` uses the largest value it accepts. */
 #define CRA_NO_CONNECT_TIMEOUT_MS 2147483647L
+#define CRA_DEFAULT_MAX_RETRIES 2
+#define CRA_DEFAULT_RETRY_BASE 0.5
+#define CRA_DEFAULT_RETRY_CAP 8.0
+#define CRA_DEFAULT_MAX_RETRY_AFTER 60.0
+#define CRA_DEFAULT_LOW_SPEED_LIMIT 1024L
+#define CRA_DEFAULT_LOW_SPEED_TIME 30L
+#define CRA_MAX_RETRIES_LIMIT 100
+#define CRA_PROGRESS_INTERVAL 0.25
 
 typedef struct cra_client {
   int closed;
@@ -56,6 +69,12 @@ typedef struct cra_client {
   int insecure;
   size_t max_body;
   int max_depth;
+  /* retries (docs/reliability.md "Transport") */
+  int max_retries;
+  double retry_base, retry_cap, max_retry_after;
+  unsigned long long rng;    /* xorshift64* state for the backoff jitter */
+  /* downloads: abort below low_speed_limit B/s for low_speed_time s (0 = off) */
+  long low_speed_limit, low_speed_time;
   int tr_ready;
   cra_transport_t tr;
 } cra_client_t;
@@ -112,6 +131,66 @@ static int cra_timeout_ms(lua_State *L, int idx, long dflt, long disabled_ms, lo
   default:
     return 0;
   }
+}
+
+/* ---- backoff jitter: xorshift64*, seeded per client (no Lua) ---------- */
+
+static void cra_rng_seed(cra_client_t *c) {
+  unsigned long long seed = 0;
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed) seed = 0;
+    close(fd);
+  }
+  seed ^= (unsigned long long)time(NULL) * 0x9E3779B97F4A7C15ULL;
+  seed ^= (unsigned long long)getpid() << 32;
+  seed ^= (unsigned long long)(size_t)c;
+  c->rng = seed ? seed : 0x2545F4914F6CDD1DULL;
+}
+
+/* Uniform in [0, 1). */
+static double cra_rand01(cra_client_t *c) {
+  unsigned long long x = c->rng;
+  x ^= x >> 12;
+  x ^= x << 25;
+  x ^= x >> 27;
+  c->rng = x;
+  return (double)((x * 2685821657736338717ULL) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* Backoff before retry n (1 = first retry): min(cap, base * 2^(n-1)) * U(0.5, 1). */
+static double cra_backoff(cra_client_t *c, int n) {
+  double d = c->retry_base * pow(2.0, (double)(n - 1));
+  if (d > c->retry_cap || d != d) d = c->retry_cap;
+  return d * (0.5 + 0.5 * cra_rand01(c));
+}
+
+/* Number at idx: nil → *out unchanged (returns 1); a number in [lo, hi]
+ * (integral when `integral`) → *out; anything else → 0. */
+static int cra_opt_number(lua_State *L, int idx, double lo, double hi, int integral, double *out) {
+  double v;
+  if (lua_isnil(L, idx)) return 1;
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+  v = (double)lua_tonumber(L, idx);
+  if (!(v >= lo && v <= hi) || (integral && v != floor(v))) return 0;
+  *out = v;
+  return 1;
+}
+
+/* low_speed_limit / low_speed_time: positive number or false (0 = off);
+ * nil keeps *out. Seconds are rounded up (libcurl takes whole seconds). */
+static int cra_opt_low_speed(lua_State *L, int idx, long *out) {
+  double v;
+  if (lua_isnil(L, idx)) return 1;
+  if (lua_type(L, idx) == LUA_TBOOLEAN && !lua_toboolean(L, idx)) {
+    *out = 0;
+    return 1;
+  }
+  if (lua_type(L, idx) != LUA_TNUMBER) return 0;
+  v = (double)lua_tonumber(L, idx);
+  if (!(v > 0 && v <= 2147483647.0)) return 0;
+  *out = (long)ceil(v);
+  return 1;
 }
 
 static cra_client_t *cra_check_client(lua_State *L, int idx) {
@@ -312,6 +391,43 @@ static int cra_client_new(lua_State *L) {
   }
   lua_pop(L, 1);
 
+  /* retries */
+  {
+    double v = CRA_DEFAULT_MAX_RETRIES;
+    lua_getfield(L, 1, "max_retries");
+    if (!cra_opt_number(L, -1, 0, CRA_MAX_RETRIES_LIMIT, 1, &v))
+      cra_config_error(L, "max_retries", "must be an integer between 0 and 100");
+    c->max_retries = (int)v;
+    lua_pop(L, 1);
+    c->retry_base = CRA_DEFAULT_RETRY_BASE;
+    lua_getfield(L, 1, "retry_base");
+    if (!cra_opt_number(L, -1, 0, 3600, 0, &c->retry_base))
+      cra_config_error(L, "retry_base", "must be a number of seconds (0 to 3600)");
+    lua_pop(L, 1);
+    c->retry_cap = CRA_DEFAULT_RETRY_CAP;
+    lua_getfield(L, 1, "retry_cap");
+    if (!cra_opt_number(L, -1, 0, 3600, 0, &c->retry_cap))
+      cra_config_error(L, "retry_cap", "must be a number of seconds (0 to 3600)");
+    lua_pop(L, 1);
+    c->max_retry_after = CRA_DEFAULT_MAX_RETRY_AFTER;
+    lua_getfield(L, 1, "max_retry_after");
+    if (!cra_opt_number(L, -1, 0, 86400, 0, &c->max_retry_after))
+      cra_config_error(L, "max_retry_after", "must be a number of seconds (0 to 86400)");
+    lua_pop(L, 1);
+  }
+
+  /* downloads: low-speed abort */
+  c->low_speed_limit = CRA_DEFAULT_LOW_SPEED_LIMIT;
+  c->low_speed_time = CRA_DEFAULT_LOW_SPEED_TIME;
+  lua_getfield(L, 1, "low_speed_limit");
+  if (!cra_opt_low_speed(L, -1, &c->low_speed_limit))
+    cra_config_error(L, "low_speed_limit", "must be a positive number of bytes per second or false");
+  lua_pop(L, 1);
+  lua_getfield(L, 1, "low_speed_time");
+  if (!cra_opt_low_speed(L, -1, &c->low_speed_time))
+    cra_config_error(L, "low_speed_time", "must be a positive number of seconds or false");
+  lua_pop(L, 1);
+
   if (c->user_agent == NULL) {
     char ua[128];
     snprintf(ua, sizeof ua, "creatorapi-lua/%s libcurl/%s", CRA_VERSION,
@@ -325,6 +441,24 @@ static int cra_client_new(lua_State *L) {
     return luaL_error(L, "creatorapi.core.client: curl_multi_init failed");
   }
   c->tr_ready = 1;
+  /* rate_limit = { requests = N, per = seconds } | false | nil (off) */
+  lua_getfield(L, 1, "rate_limit");
+  if (lua_istable(L, -1)) {
+    double n = -1, per = -1;
+    lua_getfield(L, -1, "requests");
+    if (!cra_opt_number(L, -1, 1, 1000000, 1, &n) || n < 1)
+      cra_config_error(L, "rate_limit", "must be { requests = <integer >= 1>, per = <seconds > 0> } or false");
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "per");
+    if (!cra_opt_number(L, -1, 0, 86400, 0, &per) || !(per > 0))
+      cra_config_error(L, "rate_limit", "must be { requests = <integer >= 1>, per = <seconds > 0> } or false");
+    lua_pop(L, 1);
+    if (!cra_limiter_set(&c->tr.lim, (int)n, per)) luaL_error(L, "creatorapi.core.client: out of memory");
+  } else if (!lua_isnil(L, -1) && !(lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1))) {
+    cra_config_error(L, "rate_limit", "must be { requests = <integer >= 1>, per = <seconds > 0> } or false");
+  }
+  lua_pop(L, 1);
+  cra_rng_seed(c);
   c->closed = 0;
   lua_settop(L, 2);
   return 1;
@@ -335,6 +469,7 @@ static int cra_client_new(lua_State *L) {
 /* Pushes a validation error (and returns 0). stack: [-0, +1] */
 static int cra_validation(lua_State *L, cra_xfer_t *x, const char *field, const char *msg) {
   cra_error_push(L, "validation", msg, strlen(msg));
+  cra_error_setint(L, "attempts", 0); /* nothing was sent */
   if (field) cra_error_setstr(L, "field", field);
   if (x && x->method) cra_error_setstr(L, "method", x->method);
   if (x && x->path) cra_error_setstr(L, "path", x->path);
@@ -441,6 +576,31 @@ static int cra_setup(lua_State *L, cra_client_t *c, cra_xfer_t *x, int ri) {
     return cra_validation(L, x, "connect_timeout",
                           "connect_timeout must be a positive number of seconds or false");
   lua_pop(L, 1);
+
+  /* retry policy: "safe" (default for GET), "submit" (default for POST: a
+   * POST may create billable work), "never"; max_retries overrides the
+   * client's. */
+  x->retry = is_post ? CRA_RETRY_SUBMIT : CRA_RETRY_SAFE;
+  lua_pushliteral(L, "retry");
+  lua_rawget(L, ri);
+  if (!lua_isnil(L, -1)) {
+    const char *r = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    if (strcmp(r, "safe") == 0) x->retry = CRA_RETRY_SAFE;
+    else if (strcmp(r, "submit") == 0) x->retry = CRA_RETRY_SUBMIT;
+    else if (strcmp(r, "never") == 0) x->retry = CRA_RETRY_NEVER;
+    else return cra_validation(L, x, "retry", "request retry must be \"safe\", \"submit\" or \"never\"");
+  }
+  lua_pop(L, 1);
+  {
+    double mr = c->max_retries;
+    lua_pushliteral(L, "max_retries");
+    lua_rawget(L, ri);
+    if (!cra_opt_number(L, -1, 0, CRA_MAX_RETRIES_LIMIT, 1, &mr))
+      return cra_validation(L, x, "max_retries", "max_retries must be an integer between 0 and 100");
+    lua_pop(L, 1);
+    x->max_retries = (int)mr;
+  }
+  x->limited = 1;
 
   /* query → string at qs_idx */
   lua_pushliteral(L, "query");
@@ -596,6 +756,14 @@ static int cra_setup(lua_State *L, cra_client_t *c, cra_xfer_t *x, int ri) {
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
   if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
   if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  /* libcurl silently re-sends a request when a reused keep-alive connection
+   * dies before any answer, even a POST the server may already have acted
+   * on. "submit" and "never" requests therefore use a fresh, one-shot
+   * connection, which libcurl never re-sends on. */
+  if (x->retry != CRA_RETRY_SAFE) {
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  }
   /* Redirects: never for POST, and never when a credential header is sent
    * (libcurl would forward custom headers such as X-API-Key to the new
    * host). Unauthenticated GETs follow up to 5, without https → http. */
@@ -704,11 +872,189 @@ static void cra_push_outcome(lua_State *L, cra_client_t *c, cra_xfer_t *x) {
   }
 }
 
+/* ---- retries ------------------------------------------------------------ */
+
+typedef enum { CRA_FINAL = 0, CRA_RETRY, CRA_UNKNOWN } cra_decision;
+
+/* Integer field of the table at idx, or `dflt`. */
+static long long cra_int_field(lua_State *L, int idx, const char *name, long long dflt) {
+  long long v = dflt;
+  lua_getfield(L, idx, name);
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    lua_Number n = lua_tonumber(L, -1);
+    if (n == n && n > -9.2e18 && n < 9.2e18) v = (long long)n;
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Decides what to do with the error table at `err` for slot x (see
+ * docs/reliability.md "Transport"). On CRA_RETRY, *delay is the sleep. */
+static cra_decision cra_retry_decision(lua_State *L, cra_client_t *c, cra_xfer_t *x,
+                                       int err, double *delay) {
+  enum { T_NONE, T_RATE, T_TIMEOUT, T_NET, T_SERVER } cls = T_NONE;
+  const char *kind;
+  long long code, ra;
+  int sent;
+  lua_getfield(L, err, "kind");
+  kind = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+  code = cra_int_field(L, err, "code", -1);
+  ra = cra_int_field(L, err, "retry_after", -1);
+  if (strcmp(kind, "rate_limited") == 0) {
+    cls = T_RATE;
+  } else if (strcmp(kind, "timeout") == 0) {
+    cls = T_TIMEOUT; /* curl timeout, or HTTP 408 */
+  } else if (strcmp(kind, "network") == 0) {
+    cls = T_NET;
+  } else if (strcmp(kind, "server") == 0) {
+    long st = x->status;
+    if (st == 500 || st == 502 || st == 503 || st == 504) cls = T_SERVER;
+    else if (c->dialect == CRA_DIALECT_CREATIVAULT && code == 50001) cls = T_SERVER;
+    else if (c->dialect == CRA_DIALECT_KEYAPI &&
+             (code == 500 || code == 502 || code == 503 || code == 504)) cls = T_SERVER;
+  }
+  lua_pop(L, 1); /* kind */
+  if (cls == T_NONE || x->retry == CRA_RETRY_NEVER) return CRA_FINAL;
+
+  /* Did any byte of the request leave? A refused connection or a failed
+   * resolve never sends; otherwise CURLINFO_REQUEST_SIZE says. */
+  if (x->result == CURLE_OK) {
+    sent = 1;
+  } else if (x->result == CURLE_COULDNT_RESOLVE_HOST || x->result == CURLE_COULDNT_RESOLVE_PROXY ||
+             x->result == CURLE_COULDNT_CONNECT) {
+    sent = 0;
+  } else {
+    sent = x->request_size > 0;
+  }
+  if (x->retry == CRA_RETRY_SUBMIT && cls != T_RATE && sent) return CRA_UNKNOWN;
+
+  if (x->attempts > x->max_retries || x->final_only) return CRA_FINAL;
+  *delay = cra_backoff(c, x->attempts);
+  if (ra > 0) {
+    /* Retry-After is a minimum, up to max_retry_after; beyond it the caller
+     * gets the error (with retry_after) at once. */
+    if ((double)ra > c->max_retry_after) return CRA_FINAL;
+    if ((double)ra > *delay) *delay = (double)ra;
+  }
+  return CRA_RETRY;
+}
+
+/* Turns the error table on top into kind "unknown_outcome" (cause = the
+ * original kind; status, code, curl_code, request_id are kept). */
+static void cra_make_unknown_outcome(lua_State *L) {
+  int err = lua_gettop(L);
+  const char *msg;
+  lua_getfield(L, err, "kind");
+  lua_setfield(L, err, "cause");
+  lua_getfield(L, err, "message");
+  msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+  lua_pushfstring(L,
+                  "outcome unknown: the request was sent but failed (%s); the task may or may "
+                  "not have been created. Check (e.g. by task name) before submitting again",
+                  msg);
+  lua_setfield(L, err, "message");
+  lua_pop(L, 1);
+  lua_pushliteral(L, "unknown_outcome");
+  lua_setfield(L, err, "kind");
+  lua_pushboolean(L, 0);
+  lua_setfield(L, err, "retryable");
+}
+
+/* ---- the run loop's hooks ------------------------------------------------ */
+
+typedef struct cra_run_ctx {
+  lua_State *L;             /* the current call's state; lives only for this call */
+  cra_client_t *c;
+  int results;              /* absolute index: results list */
+  int progress;             /* absolute index: on_progress function, or 0 */
+  int abort_slot;           /* absolute index: message of an on_progress error */
+  double last_progress;
+  curl_off_t last_bytes;
+} cra_run_ctx;
+
+static void cra_push_download_outcome(lua_State *L, cra_run_ctx *ctx, cra_xfer_t *x);
+static int cra_call_progress(cra_run_ctx *ctx, cra_xfer_t *x);
+
+/* done hook: builds the outcome and stores it in results[i], or schedules
+ * a retry. Runs between polls, under the batch's lua_pcall. */
+static int cra_on_done(void *ud, cra_xfer_t *x) {
+  cra_run_ctx *ctx = (cra_run_ctx *)ud;
+  lua_State *L = ctx->L;
+  cra_client_t *c = ctx->c;
+  int idx = (int)(x - c->tr.xfers) + 1;
+  luaL_checkstack(L, 8, "result");
+  if (x->dl.active) {
+    cra_push_download_outcome(L, ctx, x);
+    lua_rawseti(L, ctx->results, idx);
+    return 0;
+  }
+  cra_push_outcome(L, c, x);
+  lua_getfield(L, -1, "err");
+  if (!lua_isnil(L, -1)) {
+    double delay = 0;
+    cra_decision d = cra_retry_decision(L, c, x, lua_gettop(L), &delay);
+    if (d == CRA_RETRY) {
+      lua_pop(L, 2);
+      x->not_before = cra_monotonic() + delay;
+      return 1;
+    }
+    if (d == CRA_UNKNOWN) cra_make_unknown_outcome(L);
+  } else {
+    lua_pop(L, 1);
+    lua_getfield(L, -1, "res");
+  }
+  cra_error_setint(L, "attempts", x->attempts); /* res or err */
+  lua_pop(L, 1);
+  lua_rawseti(L, ctx->results, idx);
+  return 0;
+}
+
+/* tick hook: on_progress of a running download, at most every 250 ms. */
+static void cra_on_tick(void *ud) {
+  cra_run_ctx *ctx = (cra_run_ctx *)ud;
+  cra_xfer_t *x;
+  double now;
+  curl_off_t bytes;
+  if (!ctx->progress || ctx->c->tr.nxfers == 0) return;
+  x = &ctx->c->tr.xfers[0];
+  if (x->state != CRA_XFER_RUNNING || !x->dl.checked || x->dl.http_error) return;
+  now = cra_monotonic();
+  bytes = x->dl.start + x->dl.written;
+  if (now - ctx->last_progress < CRA_PROGRESS_INTERVAL || bytes == ctx->last_bytes) return;
+  ctx->last_progress = now;
+  ctx->last_bytes = bytes;
+  if (!cra_call_progress(ctx, x)) x->abort_requested = 1;
+}
+
+/* Calls on_progress(bytes_so_far, expected_or_nil) under lua_pcall. Returns
+ * 1, or 0 after storing the error message in the abort slot. Never called
+ * from a libcurl callback: the no-longjmp rule holds by construction. */
+static int cra_call_progress(cra_run_ctx *ctx, cra_xfer_t *x) {
+  lua_State *L = ctx->L;
+  luaL_checkstack(L, 4, "on_progress");
+  lua_pushvalue(L, ctx->progress);
+  cra_pushint64(L, (long long)(x->dl.start + x->dl.written));
+  if (x->dl.expected >= 0) cra_pushint64(L, (long long)x->dl.expected);
+  else lua_pushnil(L);
+  if (lua_pcall(L, 2, 0, 0) == 0) return 1;
+  if (lua_type(L, -1) == LUA_TSTRING || lua_type(L, -1) == LUA_TNUMBER) {
+    lua_pushstring(L, lua_tostring(L, -1)); /* a copy, never convert in place */
+    lua_remove(L, -2);
+  } else {
+    lua_pushfstring(L, "on_progress raised a %s value", luaL_typename(L, -1));
+    lua_remove(L, -2);
+  }
+  lua_replace(L, ctx->abort_slot);
+  return 0;
+}
+
 /* Protected body of a batch: (client lightuserdata, reqs) → results. */
 static int cra_batch_impl(lua_State *L) {
   cra_client_t *c = (cra_client_t *)lua_touserdata(L, 1);
   size_t n = cra_rawlen(L, 2), i;
   int results;
+  cra_run_ctx ctx;
+  cra_hooks_t hooks;
   lua_createtable(L, (int)n, 0);
   results = lua_gettop(L);
   if (!cra_transport_prepare(&c->tr, n)) return luaL_error(L, "creatorapi: out of memory");
@@ -731,28 +1077,32 @@ static int cra_batch_impl(lua_State *L) {
     }
     lua_settop(L, results);
   }
-  /* No Lua code runs inside. */
-  cra_transport_run(&c->tr);
-  for (i = 0; i < n; i++) {
-    cra_xfer_t *x = &c->tr.xfers[i];
-    if (x->state != CRA_XFER_DONE) continue;
-    cra_push_outcome(L, c, x);
-    lua_rawseti(L, results, (int)i + 1);
-  }
+  memset(&ctx, 0, sizeof ctx);
+  ctx.L = L;
+  ctx.c = c;
+  ctx.results = results;
+  hooks.ud = &ctx;
+  hooks.done = cra_on_done;
+  hooks.tick = NULL;
+  hooks.tick_interval = 0;
+  /* Lua runs only in the done hook, between polls. */
+  cra_transport_run(&c->tr, &hooks);
   cra_transport_finish(&c->tr);
   lua_settop(L, results);
   return 1;
 }
 
-/* Runs reqs (table at idx) and pushes the results list. stack: [-0, +1] */
-static void cra_run_batch(lua_State *L, cra_client_t *c, int idx) {
+/* Runs impl(c, arg at idx) under lua_pcall with the busy flag set; pushes
+ * its `nres` results. On error the batch is freed and the error re-raised. */
+static void cra_run_protected(lua_State *L, cra_client_t *c, lua_CFunction impl, int idx,
+                              int nres) {
   int status;
   if (c->busy) luaL_error(L, "creatorapi.Client: re-entrant call on a busy client");
   c->busy = 1;
-  lua_pushcfunction(L, cra_batch_impl);
+  lua_pushcfunction(L, impl);
   lua_pushlightuserdata(L, c);
   lua_pushvalue(L, idx);
-  status = lua_pcall(L, 2, 1, 0);
+  status = lua_pcall(L, 2, nres, 0);
   c->busy = 0;
   if (status != 0) {
     /* Buffers stay owned by the client; free them now rather than later. */
@@ -769,7 +1119,7 @@ static int cra_client_request(lua_State *L) {
   lua_createtable(L, 1, 0);
   lua_pushvalue(L, 2);
   lua_rawseti(L, -2, 1);
-  cra_run_batch(L, c, 3);
+  cra_run_protected(L, c, cra_batch_impl, 3, 1);
   lua_rawgeti(L, -1, 1);
   lua_getfield(L, -1, "res");
   if (!lua_isnil(L, -1)) return 1;
@@ -783,14 +1133,292 @@ static int cra_client_batch(lua_State *L) {
   cra_client_t *c = cra_check_open(L, 1);
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
-  cra_run_batch(L, c, 2);
+  cra_run_protected(L, c, cra_batch_impl, 2, 1);
   return 1;
+}
+
+/* client:transport_stats() → { attempts =, retries =, requests = } */
+static int cra_client_transport_stats(lua_State *L) {
+  cra_client_t *c = cra_check_client(L, 1);
+  long long a = c->tr_ready ? c->tr.n_attempts : 0, r = c->tr_ready ? c->tr.n_requests : 0;
+  lua_createtable(L, 0, 3);
+  cra_pushint64(L, a);
+  lua_setfield(L, -2, "attempts");
+  cra_pushint64(L, a - r);
+  lua_setfield(L, -2, "retries");
+  cra_pushint64(L, r);
+  lua_setfield(L, -2, "requests");
+  return 1;
+}
+
+/* ---- downloads ------------------------------------------------------------- */
+
+/* Configures slot x from the download options at oi. Returns 1, or pushes
+ * a validation error and returns 0. */
+static int cra_setup_download(lua_State *L, cra_client_t *c, cra_xfer_t *x, int oi) {
+  const char *url, *path;
+  size_t ulen, plen, i;
+  double offset = 0, max_bytes = -1;
+  long timeout_ms, connect_ms, lsl = c->low_speed_limit, lst = c->low_speed_time;
+  CURL *e;
+  luaL_checkstack(L, 8, "download");
+  x->method = "GET";
+
+  lua_getfield(L, oi, "url");
+  if (lua_type(L, -1) != LUA_TSTRING) return cra_validation(L, x, "url", "download url must be a string");
+  url = lua_tolstring(L, -1, &ulen);
+  if (!(ulen > 7 && strncmp(url, "http://", 7) == 0) && !(ulen > 8 && strncmp(url, "https://", 8) == 0))
+    return cra_validation(L, x, "url", "download url must start with http:// or https://");
+  for (i = 0; i < ulen; i++) {
+    unsigned char ch = (unsigned char)url[i];
+    if (ch <= 0x20 || ch == 0x7f)
+      return cra_validation(L, x, "url", "download url must not contain spaces or control characters");
+  }
+  if (!cra_store(&x->url, url, ulen)) luaL_error(L, "creatorapi: out of memory");
+  lua_pop(L, 1);
+
+  lua_getfield(L, oi, "path");
+  if (lua_type(L, -1) != LUA_TSTRING) return cra_validation(L, x, "path", "download path must be a string");
+  path = lua_tolstring(L, -1, &plen);
+  if (plen == 0 || memchr(path, '\0', plen) != NULL)
+    return cra_validation(L, x, "path", "download path must be a non-empty string without NUL");
+  if (!cra_store(&x->dl.path, path, plen)) luaL_error(L, "creatorapi: out of memory");
+  lua_pop(L, 1);
+
+  lua_getfield(L, oi, "offset");
+  if (!cra_opt_number(L, -1, 0, 9.0e15, 1, &offset))
+    return cra_validation(L, x, "offset", "download offset must be an integer >= 0");
+  lua_pop(L, 1);
+  if (offset > 0) {
+    /* Appending needs the first `offset` bytes to be there already. */
+    struct stat sb;
+    if (stat(x->dl.path, &sb) != 0 || !S_ISREG(sb.st_mode))
+      return cra_validation(L, x, "offset", "download offset > 0 but path is not an existing file");
+    if ((double)sb.st_size < offset)
+      return cra_validation(L, x, "offset", "download offset is beyond the end of the file at path");
+  }
+  lua_getfield(L, oi, "max_bytes");
+  if (!cra_opt_number(L, -1, 1, 9.0e15, 1, &max_bytes))
+    return cra_validation(L, x, "max_bytes", "download max_bytes must be a positive integer");
+  lua_pop(L, 1);
+
+  lua_getfield(L, oi, "timeout"); /* downloads: no total limit unless asked */
+  if (!cra_timeout_ms(L, -1, 0, 0, &timeout_ms))
+    return cra_validation(L, x, "timeout", "timeout must be a positive number of seconds or false");
+  lua_pop(L, 1);
+  lua_getfield(L, oi, "connect_timeout");
+  if (!cra_timeout_ms(L, -1, c->connect_timeout_ms, CRA_NO_CONNECT_TIMEOUT_MS, &connect_ms))
+    return cra_validation(L, x, "connect_timeout",
+                          "connect_timeout must be a positive number of seconds or false");
+  lua_pop(L, 1);
+  lua_getfield(L, oi, "low_speed_limit");
+  if (!cra_opt_low_speed(L, -1, &lsl))
+    return cra_validation(L, x, "low_speed_limit",
+                          "low_speed_limit must be a positive number of bytes per second or false");
+  lua_pop(L, 1);
+  lua_getfield(L, oi, "low_speed_time");
+  if (!cra_opt_low_speed(L, -1, &lst))
+    return cra_validation(L, x, "low_speed_time", "low_speed_time must be a positive number of seconds or false");
+  lua_pop(L, 1);
+  lua_getfield(L, oi, "on_progress");
+  if (!lua_isnil(L, -1) && !lua_isfunction(L, -1))
+    return cra_validation(L, x, "on_progress", "on_progress must be a function");
+  lua_pop(L, 1);
+
+  x->dl.offset = (curl_off_t)offset;
+  x->dl.max_bytes = max_bytes > 0 ? (curl_off_t)max_bytes : -1;
+  e = cra_transport_easy(&c->tr, x, c->max_body);
+  if (e == NULL) luaL_error(L, "creatorapi: curl_easy_init failed");
+  cra_transport_download(x);
+  curl_easy_setopt(e, CURLOPT_URL, x->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  /* Up to 5 redirects, never https → http. */
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR,
+                   strncmp(x->url, "https://", 8) == 0 ? "https" : "http,https");
+#else
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
+                   strncmp(x->url, "https://", 8) == 0 ? (long)CURLPROTO_HTTPS
+                                                     : (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
+  curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  /* The file host is not the API: no API key, identity or Bearer header,
+   * no custom headers at all (nothing to forward on a redirect). */
+  curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, lsl > 0 && lst > 0 ? lsl : 0L);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, lsl > 0 && lst > 0 ? lst : 0L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
+  if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+  if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  if (x->dl.offset > 0) {
+    char range[48];
+    snprintf(range, sizeof range, "%lld-", (long long)x->dl.offset);
+    curl_easy_setopt(e, CURLOPT_RANGE, range); /* libcurl copies it */
+  }
+  x->retry = CRA_RETRY_NEVER; /* the caller resumes with offset */
+  x->max_retries = 0;
+  x->limited = 0;             /* the file host is not the API */
+  x->state = CRA_XFER_READY;
+  return 1;
+}
+
+/* Pushes {res = …} or {err = …} for a finished download. stack: [-0, +1] */
+static void cra_push_download_outcome(lua_State *L, cra_run_ctx *ctx, cra_xfer_t *x) {
+  cra_client_t *c = ctx->c;
+  cra_download_t *d = &x->dl;
+  int t, ok_http = x->status >= 200 && x->status <= 299;
+  char msg[CURL_ERROR_SIZE + 160];
+  const char *kind = NULL;
+  luaL_checkstack(L, 8, "download");
+  lua_createtable(L, 0, 1);
+  t = lua_gettop(L);
+  msg[0] = '\0';
+  if (x->result == CURLE_ABORTED_BY_CALLBACK && lua_type(L, ctx->abort_slot) == LUA_TSTRING) {
+    kind = "aborted";
+  } else if (d->io_errno) {
+    kind = "io";
+    snprintf(msg, sizeof msg, "cannot write the download file: %s", strerror(d->io_errno));
+  } else if (d->over_max) {
+    kind = "protocol";
+    snprintf(msg, sizeof msg, "download exceeds max_bytes (%lld bytes)", (long long)d->max_bytes);
+  } else if (d->bad_range) {
+    kind = "protocol";
+    snprintf(msg, sizeof msg, "HTTP 206 with a Content-Range that does not start at offset %lld",
+             (long long)d->offset);
+  } else if (x->result != CURLE_OK) {
+    kind = cra_error_kind_for_curl(x->result);
+    snprintf(msg, sizeof msg, "%s", x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
+  } else if (!ok_http || d->http_error) {
+    kind = cra_error_kind_for_status(x->status);
+    snprintf(msg, sizeof msg, "HTTP %ld from the download host", x->status);
+  } else if (ctx->progress && !cra_call_progress(ctx, x)) {
+    kind = "aborted"; /* the final on_progress call raised */
+  }
+
+  if (kind != NULL) {
+    if (strcmp(kind, "aborted") == 0) {
+      cra_error_push(L, kind, "", 0);
+      lua_pushvalue(L, ctx->abort_slot);
+      lua_setfield(L, -2, "message");
+    } else {
+      cra_push_redacted(L, msg, strlen(msg), c->api_key);
+      cra_error_push(L, kind, "", 0);
+      lua_insert(L, -2);
+      lua_setfield(L, -2, "message");
+    }
+    if (x->status > 0) cra_error_setint(L, "status", x->status);
+    if (x->result != CURLE_OK && x->result != CURLE_ABORTED_BY_CALLBACK)
+      cra_error_setint(L, "curl_code", (long long)x->result);
+    if (d->excerpt.len > 0) {
+      cra_push_excerpt(L, d->excerpt.data, d->excerpt.len, c->api_key);
+      lua_setfield(L, -2, "body_excerpt");
+    }
+    if (x->status >= 400) {
+      const char *ra = NULL;
+      long long secs;
+      cra_push_headers(L, &x->hdrs);
+      lua_getfield(L, -1, "retry-after");
+      if (lua_type(L, -1) == LUA_TSTRING) ra = lua_tostring(L, -1);
+      if (ra && cra_retry_after_parse(ra, &secs)) {
+        lua_pop(L, 2);
+        cra_error_setint(L, "retry_after", secs);
+      } else {
+        lua_pop(L, 2);
+      }
+    }
+    cra_error_setint(L, "bytes", (long long)d->written);
+    cra_error_setint(L, "total", (long long)(d->start + d->written));
+    cra_error_setint(L, "attempts", x->attempts);
+    cra_error_setstr(L, "method", "GET");
+    lua_setfield(L, t, "err");
+    return;
+  }
+  lua_createtable(L, 0, 8);
+  cra_pushint64(L, x->status);
+  lua_setfield(L, -2, "status");
+  cra_pushint64(L, (long long)d->written);
+  lua_setfield(L, -2, "bytes");
+  cra_pushint64(L, (long long)(d->start + d->written));
+  lua_setfield(L, -2, "total");
+  if (d->expected >= 0) {
+    cra_pushint64(L, (long long)d->expected);
+    lua_setfield(L, -2, "expected");
+  }
+  lua_pushboolean(L, d->resumed);
+  lua_setfield(L, -2, "resumed");
+  cra_push_headers(L, &x->hdrs);
+  lua_setfield(L, -2, "headers");
+  cra_pushint64(L, x->attempts);
+  lua_setfield(L, -2, "attempts");
+  lua_setfield(L, t, "res");
+}
+
+/* Protected body of a download: (client lightuserdata, opts) → res | nil, err */
+static int cra_download_impl(lua_State *L) {
+  cra_client_t *c = (cra_client_t *)lua_touserdata(L, 1);
+  cra_run_ctx ctx;
+  cra_hooks_t hooks;
+  lua_settop(L, 2);
+  lua_createtable(L, 1, 0);      /* 3: results */
+  lua_pushnil(L);                /* 4: abort message */
+  lua_getfield(L, 2, "on_progress"); /* 5 */
+  if (!cra_transport_prepare(&c->tr, 1)) return luaL_error(L, "creatorapi: out of memory");
+  if (!cra_setup_download(L, c, &c->tr.xfers[0], 2)) {
+    c->tr.xfers[0].state = CRA_XFER_UNUSED;
+    cra_transport_finish(&c->tr);
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_settop(L, 5);
+  memset(&ctx, 0, sizeof ctx);
+  ctx.L = L;
+  ctx.c = c;
+  ctx.results = 3;
+  ctx.abort_slot = 4;
+  ctx.progress = lua_isfunction(L, 5) ? 5 : 0;
+  ctx.last_bytes = -1;
+  hooks.ud = &ctx;
+  hooks.done = cra_on_done;
+  hooks.tick = cra_on_tick;
+  hooks.tick_interval = ctx.progress ? CRA_PROGRESS_INTERVAL / 2 : 0;
+  cra_transport_run(&c->tr, &hooks);
+  cra_transport_finish(&c->tr);
+  lua_rawgeti(L, 3, 1);
+  lua_getfield(L, -1, "res");
+  if (!lua_isnil(L, -1)) {
+    lua_pushnil(L);
+    return 2;
+  }
+  lua_pushnil(L);
+  lua_getfield(L, -3, "err");
+  return 2;
+}
+
+/* client:download{ url =, path =, … } → res | nil, err */
+static int cra_client_download(lua_State *L) {
+  cra_client_t *c = cra_check_open(L, 1);
+  luaL_checktype(L, 2, LUA_TTABLE);
+  lua_settop(L, 2);
+  cra_run_protected(L, c, cra_download_impl, 2, 2);
+  if (!lua_isnil(L, -2)) lua_pop(L, 1); /* res, nil → res */
+  return lua_gettop(L) - 2;
 }
 
 void cra_client_open(lua_State *L) {
   static const luaL_Reg methods[] = {
     {"request", cra_client_request},
     {"batch", cra_client_batch},
+    {"download", cra_client_download},
+    {"transport_stats", cra_client_transport_stats},
     {"close", cra_client_close},
     {NULL, NULL}
   };

@@ -30,7 +30,27 @@
     /sleep/<seconds>            CreatiVault success after a delay
     /redirect                   302 to /cv/ok
     /echo-key                   body echoes the X-API-Key header (redaction test)
+    /file/<n>                   n bytes of content(n) (below); honours Range: bytes=a- / a-b (206)
+    /file-norange/<n>           the same bytes, always 200 (ignores Range)
+    /file-slow/<n>/<chunk>/<s>  200, n bytes in chunks of <chunk> bytes every <s> seconds
+    /file-stall/<n>             200, Content-Length n, sends 100 bytes, then stalls (60 s)
+    /redirect-file/<n>          302 to /file/<n>
+    /stall-headers              reads the request, never answers (60 s)
   Absolute-form targets (a request sent through a proxy) are routed on their path.
+
+  Scripted answers (spec/core_retry_spec.lua): POST /__script with a Lua
+  chunk returning { [path] = { step, step, ... }, ... }. The k-th request to
+  `path` gets step k (the last step repeats). A step is
+    { status = 200, headers = {..}, body = "...",  -- default: a CreatiVault ok envelope
+      delay = s,                -- wait s seconds before answering
+      close = true,             -- read the request, close without answering
+      stall = true,             -- send the headers (Content-Length = #body) and
+                                -- `partial` (default 0) body bytes, then stall 60 s
+      retry_after_date = s }    -- Retry-After as an HTTP date s seconds ahead
+  Scripts are forgotten on /__reset.
+
+  content(n) is "%09d\n" for line 0, 1, 2, ... cut to n bytes, so every
+  offset has a distinct, checkable byte pattern.
 ]]
 local socket = require "socket"
 
@@ -39,6 +59,17 @@ local server = assert(socket.bind("127.0.0.1", port))
 server:settimeout(0)
 
 local log, connections, next_conn = {}, 0, 0
+local scripts, script_hits = {}, {}
+
+local content_cache = {}
+local function content(n)
+  if content_cache[n] then return content_cache[n] end
+  local lines = {}
+  for i = 0, (n + 9) // 10 - 1 do lines[#lines + 1] = string.format("%09d\n", i) end
+  local s = table.concat(lines):sub(1, n)
+  content_cache[n] = s
+  return s
+end
 local clients = {} -- list of { sock=, co=, wait = "read"|"write"|"sleep", wake = t }
 
 local function serialize(v, out)
@@ -65,7 +96,8 @@ local function http_date(t)
   return os.date("!%a, %d %b %Y %H:%M:%S GMT", t)
 end
 
-local REASONS = { [200] = "OK", [302] = "Found", [400] = "Bad Request", [401] = "Unauthorized",
+local REASONS = { [200] = "OK", [206] = "Partial Content", [302] = "Found", [408] = "Request Timeout",
+  [410] = "Gone", [416] = "Range Not Satisfiable", [504] = "Gateway Timeout", [400] = "Bad Request", [401] = "Unauthorized",
   [402] = "Payment Required", [403] = "Forbidden", [404] = "Not Found", [422] = "Unprocessable Entity",
   [429] = "Too Many Requests", [500] = "Internal Server Error", [502] = "Bad Gateway",
   [503] = "Service Unavailable" }
@@ -75,11 +107,73 @@ local function cv_ok(extra)
     '},"error":null,"meta":{"request_id":"req_ok","quota_remaining":-1}}'
 end
 
--- Returns status, headers table, body, options ({sleep=, stream=})
+-- Range: bytes=a- or a-b against a body of n bytes → first, last (0-based)
+local function parse_range(h, n)
+  if not h then return nil end
+  local a, b = h:match("^bytes=(%d+)-(%d*)$")
+  if not a then return nil end
+  a, b = tonumber(a), tonumber(b) or n - 1
+  if b >= n then b = n - 1 end
+  if a > b then return "bad" end
+  return a, b
+end
+
+-- Returns status, headers table, body, options ({sleep=, stream=, close=, stall=, partial=, chunk=, every=})
 local function route(req)
   -- absolute-form targets come through a proxy: route on the path part
   local path = req.target:gsub("^https?://[^/]*", ""):match("^[^?]*")
   local code, http
+  local steps = scripts[path]
+  if steps then
+    local k = (script_hits[path] or 0) + 1
+    script_hits[path] = k
+    local st = steps[math.min(k, #steps)]
+    local h = {}
+    for name, v in pairs(st.headers or {}) do h[name] = v end
+    if st.retry_after_date then h["Retry-After"] = http_date(os.time() + st.retry_after_date) end
+    return st.status or 200, h, st.body or cv_ok(),
+      { sleep = st.delay, close = st.close, stall = st.stall, partial = st.partial }
+  end
+  local n = path:match("^/file/(%d+)$")
+  if n then
+    n = tonumber(n)
+    local body = content(n)
+    local a, b = parse_range(req.headers["range"], n)
+    if a == "bad" then
+      return 416, { ["Content-Range"] = "bytes */" .. n, ["Content-Type"] = "text/plain" }, ""
+    elseif a then
+      return 206, { ["Content-Range"] = ("bytes %d-%d/%d"):format(a, b, n), ["Accept-Ranges"] = "bytes",
+        ["Content-Type"] = "application/octet-stream" }, body:sub(a + 1, b + 1)
+    end
+    return 200, { ["Accept-Ranges"] = "bytes", ["Content-Type"] = "application/octet-stream" }, body
+  end
+  n = path:match("^/file%-norange/(%d+)$")
+  if n then
+    return 200, { ["Content-Type"] = "application/octet-stream" }, content(tonumber(n))
+  end
+  local chunk, every
+  n, chunk, every = path:match("^/file%-slow/(%d+)/(%d+)/([%d.]+)$")
+  if n then
+    return 200, { ["Content-Type"] = "application/octet-stream" }, content(tonumber(n)),
+      { chunk = tonumber(chunk), every = tonumber(every) }
+  end
+  n = path:match("^/file%-stall/(%d+)$")
+  if n then
+    return 200, { ["Content-Type"] = "application/octet-stream" }, content(tonumber(n)),
+      { stall = true, partial = 100 }
+  end
+  n = path:match("^/redirect%-file/(%d+)$")
+  if n then
+    return 302, { Location = "/file/" .. n }, ""
+  end
+  n = path:match("^/zeros/(%d+)$")
+  if n then
+    return 200, { ["Content-Type"] = "application/octet-stream", ["Content-Length"] = n }, "",
+      { zeros = tonumber(n) }
+  end
+  if path == "/stall-headers" then
+    return 200, {}, cv_ok(), { sleep = 60 }
+  end
   if path == "/cv/ok" then
     return 200, {}, cv_ok()
   end
@@ -126,7 +220,7 @@ local function route(req)
   if http then
     return tonumber(http), {}, '{"detail":"status ' .. http .. '"}'
   end
-  local n = path:match("^/big/(%d+)$")
+  n = path:match("^/big/(%d+)$")
   if n then
     return 200, {}, '{"success":true,"data":"' .. string.rep("a", tonumber(n)) .. '","meta":{}}'
   end
@@ -189,6 +283,12 @@ local function handle(st)
     local hend
     repeat
       hend = buf:find("\r\n\r\n", 1, true)
+      if not hend and buf:byte(1) == 22 then
+        -- a TLS ClientHello on this plain-HTTP port: answer in clear text
+        -- so the client fails its handshake at once
+        send_all("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        return
+      end
       if not hend and not fill() then return end
     until hend
     local head = buf:sub(1, hend - 1)
@@ -214,6 +314,17 @@ local function handle(st)
         out = table.concat(serialize({ connections = connections, requests = log }, { "return " }))
       elseif target == "/__reset" then
         log, connections = {}, 0
+        scripts, script_hits = {}, {}
+      elseif target == "/__script" then
+        local chunk = load(body, "=script", "t", {})
+        local ok, t = pcall(chunk or error)
+        if ok and type(t) == "table" then
+          for p, steps in pairs(t) do
+            scripts[p], script_hits[p] = steps, 0
+          end
+        else
+          out = "bad script"
+        end
       elseif target == "/__quit" then
         send_all("HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
         os.exit(0)
@@ -229,7 +340,8 @@ local function handle(st)
       next_conn = next_conn + 1
       conn_no = next_conn
     end
-    log[#log + 1] = { method = method, target = target, headers = headers, body = body, conn = conn_no }
+    log[#log + 1] = { method = method, target = target, headers = headers, body = body, conn = conn_no,
+                      t = socket.gettime() }
 
     local status, rh, rbody, opts = route({ method = method, target = target, headers = headers })
     opts = opts or {}
@@ -237,16 +349,41 @@ local function handle(st)
       st.wait, st.wake = "sleep", socket.gettime() + opts.sleep
       coroutine.yield()
     end
+    if opts.close then return end -- read the request, answer nothing
     local lines = { "HTTP/1.1 " .. status .. " " .. (REASONS[status] or "Status") }
     rh["Content-Type"] = rh["Content-Type"] or "application/json"
     rh["X-Request-Id"] = "hdr-req-id"
-    if opts.stream then
+    if opts.stream or opts.every then
       rh["Connection"] = "close"
+    elseif opts.zeros then
+      rh["Content-Length"] = tostring(opts.zeros)
     else
       rh["Content-Length"] = tostring(#rbody)
     end
     for k, v in pairs(rh) do lines[#lines + 1] = k .. ": " .. v end
     if not send_all(table.concat(lines, "\r\n") .. "\r\n\r\n") then return end
+    if opts.zeros then
+      local block, left = string.rep("\0", 1048576), opts.zeros
+      while left > 0 do
+        if not send_all(left >= #block and block or block:sub(1, left)) then return end
+        left = left - #block
+      end
+      goto continue
+    end
+    if opts.stall then
+      if not send_all(rbody:sub(1, opts.partial or 0)) then return end
+      st.wait, st.wake = "sleep", socket.gettime() + 60
+      coroutine.yield()
+      return
+    end
+    if opts.every then
+      for i = 1, #rbody, opts.chunk do
+        if not send_all(rbody:sub(i, i + opts.chunk - 1)) then return end
+        st.wait, st.wake = "sleep", socket.gettime() + opts.every
+        coroutine.yield()
+      end
+      return
+    end
     if opts.stream then
       -- in slices, so the client's write callback sees many chunks
       for i = 1, #rbody, 16384 do
@@ -255,6 +392,7 @@ local function handle(st)
       return
     end
     if not send_all(rbody) then return end
+    ::continue::
   end
 end
 
