@@ -4,6 +4,8 @@
  * Kinds (docs/internals.md):
  *   validation auth credits permission not_found rate_limited quota server
  *   network timeout tls protocol
+ *   unknown_outcome (a "submit" request failed after it was sent)
+ *   aborted (on_progress raised), io (local file error in a download)
  * retryable = network, timeout, rate_limited, server.
  */
 #include <ctype.h>
