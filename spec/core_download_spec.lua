@@ -230,10 +230,12 @@ describe("core downloads #jit", function()
     -- the client-level setting, and a total timeout with low-speed off
     c = client { low_speed_limit = 1000, low_speed_time = 1 }
     t0 = core.monotonic()
-    _, err = c:download { url = base .. "/file-stall/100000", path = tmp }
+    res, err = c:download { url = base .. "/file-stall/100000", path = tmp }
+    assert.is_nil(res)
     assert.equal("timeout", err.kind)
-    _, err = c:download { url = base .. "/file-stall/100000", path = tmp, low_speed_limit = false,
+    res, err = c:download { url = base .. "/file-stall/100000", path = tmp, low_speed_limit = false,
                           timeout = 0.5 }
+    assert.is_nil(res)
     assert.equal("timeout", err.kind)
     assert.is_true(core.monotonic() - t0 < 6)
     c:close()
@@ -279,13 +281,15 @@ describe("core downloads #jit", function()
     assert.is_false(err.retryable)
     assert.is_true(err.bytes > 0 and err.bytes < 200000)
     -- a non-string error value, and an error in the final call
-    _, err = c:download { url = base .. "/file/1000", path = tmp,
+    res, err = c:download { url = base .. "/file/1000", path = tmp,
       on_progress = function() error({}) end }
+    assert.is_nil(res)
     assert.equal("aborted", err.kind)
     assert.equal("on_progress raised a table value", err.message)
     -- calling the busy client from the callback is refused, not a crash
-    _, err = c:download { url = base .. "/file/1000", path = tmp,
+    res, err = c:download { url = base .. "/file/1000", path = tmp,
       on_progress = function() c:request { method = "GET", path = "/cv/ok" } end }
+    assert.is_nil(res)
     assert.equal("aborted", err.kind)
     assert.matches("re-entrant", err.message, 1, true)
     -- the client is still usable

@@ -187,14 +187,17 @@ describe("core retries #jit", function()
       assert.equal(3, hits("/s/down"))
       control(port, "/__reset")
       script { ["/s/down"] = { { status = 503 } } }
-      _, err = c:request { method = "GET", path = "/s/down", max_retries = 0 }
+      res, err = c:request { method = "GET", path = "/s/down", max_retries = 0 }
+      assert.is_nil(res)
       assert.equal(1, err.attempts)
-      _, err = c:request { method = "GET", path = "/s/down", max_retries = 4 }
+      res, err = c:request { method = "GET", path = "/s/down", max_retries = 4 }
+      assert.is_nil(res)
       assert.equal(5, err.attempts)
       assert.equal(6, hits("/s/down"))
       c:close()
       local c0 = client { max_retries = 0 }
-      _, err = c0:request { method = "GET", path = "/s/down" }
+      res, err = c0:request { method = "GET", path = "/s/down" }
+      assert.is_nil(res)
       assert.equal(1, err.attempts)
       c0:close()
     end)
@@ -357,13 +360,15 @@ describe("core retries #jit", function()
       assert.matches("before submitting again", err.message, 1, true)
       assert.equal(1, hits("/s/sub-close"))
 
-      _, err = c:request { method = "POST", path = "/s/sub-slow", body = {}, retry = "submit", timeout = 0.3 }
+      res, err = c:request { method = "POST", path = "/s/sub-slow", body = {}, retry = "submit", timeout = 0.3 }
+      assert.is_nil(res)
       assert.equal("unknown_outcome", err.kind)
       assert.equal("timeout", err.cause)
       assert.equal(28, err.curl_code)
       assert.equal(1, hits("/s/sub-slow"))
 
-      _, err = c:request { method = "POST", path = "/s/sub-500", retry = "submit" }
+      res, err = c:request { method = "POST", path = "/s/sub-500", retry = "submit" }
+      assert.is_nil(res)
       assert.equal("unknown_outcome", err.kind)
       assert.equal("server", err.cause)
       assert.equal(500, err.status)
@@ -373,7 +378,8 @@ describe("core retries #jit", function()
       assert.matches("^creatorapi: unknown_outcome %(HTTP 500, code 50001", tostring(err))
 
       -- POST without `retry` is "submit"
-      _, err = c:request { method = "POST", path = "/s/sub-503" }
+      res, err = c:request { method = "POST", path = "/s/sub-503" }
+      assert.is_nil(res)
       assert.equal("unknown_outcome", err.kind)
       assert.equal(503, err.status)
       assert.equal(1, hits("/s/sub-503"))
@@ -523,7 +529,7 @@ describe("core retries #jit", function()
       c:batch { { method = "GET", path = "/cv/ok" }, { method = "GET", path = "/cv/ok" } }
       assert.same({ attempts = 6, retries = 2, requests = 4 }, c:transport_stats())
       c:close()
-      assert.is_table(c:transport_stats()) -- still readable after close
+      assert.same({ attempts = 6, retries = 2, requests = 4 }, c:transport_stats()) -- kept after close
     end)
 
     it("results record attempts = 1 without retries", function()

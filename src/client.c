@@ -5,8 +5,12 @@
  * - Every C allocation is stored in the client struct (or a transfer slot
  *   owned by it) before the next Lua API call that could raise, so a memory
  *   error never leaks (practice 12).
- * - Lua values are built only before and after cra_transport_run(); during a
- *   transfer no Lua code runs (practice 8).
+ * - No Lua code runs inside a libcurl call (practice 8). Lua values are built
+ *   before cra_transport_run() and in its hooks, which run between
+ *   curl_multi_poll iterations: the done hook builds each result/error (and
+ *   decides on a retry), the tick hook calls a download's on_progress under
+ *   lua_pcall. The lua_State is the current call's, passed down in a stack
+ *   struct (cra_run_ctx) and never stored in the client (practice 9).
  * - The batch body runs under lua_pcall so the `busy` flag is always cleared;
  *   re-entrant use of one client (from a metamethod or finaliser) raises.
  * - Credentials are never copied into an error, a message or __tostring.
@@ -1140,7 +1144,8 @@ static int cra_client_batch(lua_State *L) {
 /* client:transport_stats() → { attempts =, retries =, requests = } */
 static int cra_client_transport_stats(lua_State *L) {
   cra_client_t *c = cra_check_client(L, 1);
-  long long a = c->tr_ready ? c->tr.n_attempts : 0, r = c->tr_ready ? c->tr.n_requests : 0;
+  /* The counters survive close (cra_transport_close leaves them). */
+  long long a = c->tr.n_attempts, r = c->tr.n_requests;
   lua_createtable(L, 0, 3);
   cra_pushint64(L, a);
   lua_setfield(L, -2, "attempts");

@@ -97,7 +97,8 @@ local function http_date(t)
 end
 
 local REASONS = { [200] = "OK", [206] = "Partial Content", [302] = "Found", [408] = "Request Timeout",
-  [410] = "Gone", [416] = "Range Not Satisfiable", [504] = "Gateway Timeout", [400] = "Bad Request", [401] = "Unauthorized",
+  [410] = "Gone", [416] = "Range Not Satisfiable", [504] = "Gateway Timeout", [400] = "Bad Request",
+  [401] = "Unauthorized",
   [402] = "Payment Required", [403] = "Forbidden", [404] = "Not Found", [422] = "Unprocessable Entity",
   [429] = "Too Many Requests", [500] = "Internal Server Error", [502] = "Bad Gateway",
   [503] = "Service Unavailable" }
@@ -118,7 +119,8 @@ local function parse_range(h, n)
   return a, b
 end
 
--- Returns status, headers table, body, options ({sleep=, stream=, close=, stall=, partial=, chunk=, every=})
+-- Returns status, headers table, body, options
+-- ({sleep=, stream=, close=, stall=, partial=, chunk=, every=, zeros=})
 local function route(req)
   -- absolute-form targets come through a proxy: route on the path part
   local path = req.target:gsub("^https?://[^/]*", ""):match("^[^?]*")
