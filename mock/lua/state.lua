@@ -51,6 +51,8 @@ S.KAPI_KEYS = {
   kapi_demo_key_0001 = {},
   kapi_nocredit_0001 = { credits = 0 },
   kapi_ratelimited_0001 = { always_429 = true },
+  kapi_forbidden_0001 = { forbidden = true },
+  kapi_usagelimit_0001 = { usage_limit = true },
 }
 
 -- mock clock: wall time at start, then running time_scale x faster,
