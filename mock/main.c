@@ -974,7 +974,7 @@ int main(int argc, char **argv)
     pthread_mutex_unlock(&mock_lua_lock);
 
     for (;;) {
-        struct timespec ts = {0, 50 * 1000 * 1000};
+        struct timespec ts = {0, 20 * 1000 * 1000};
         siginfo_t si;
         int sig = sigtimedwait(&set, &si, &ts);
         if (sig == SIGINT || sig == SIGTERM)
