@@ -151,6 +151,25 @@ describe("core downloads #jit", function()
     c:close()
   end)
 
+  it("treats 416 with Content-Range bytes */<offset> as already complete", function()
+    local n = 5000
+    local c = client()
+    writefile(tmp, content(n))
+    local res = assert(c:download { url = base .. "/file/" .. n, path = tmp, offset = n })
+    assert.equal(416, res.status)
+    assert.equal(0, res.bytes)
+    assert.equal(n, res.total)
+    assert.equal(n, res.expected)
+    assert.is_true(res.resumed)
+    assert.equal(core.sha256(content(n)), core.sha256_file(tmp))
+    -- any other 416 is an error, and the file stays as it was
+    local res2, err = c:download { url = base .. "/file/" .. (n - 10), path = tmp, offset = n }
+    assert.is_nil(res2)
+    assert.equal(416, err.status)
+    assert.equal(n, #readfile(tmp))
+    c:close()
+  end)
+
   it("starts over when the server ignores Range (200): truncates and writes from 0", function()
     local n, k = 200000, 5000
     local c = client()

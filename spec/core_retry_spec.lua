@@ -550,3 +550,42 @@ describe("core retries #jit", function()
     end)
   end)
 end)
+
+describe("core rate limiter against the mock's fixed windows #jit", function()
+  local mock = require "support.mock"
+  local m
+
+  lazy_setup(function()
+    -- mock minute = 1 real second: --rate-limit 5 allows 5 requests per second window
+    m = mock.start { "--time-scale", "60", "--rate-limit", "5", "--quiet" }
+  end)
+
+  lazy_teardown(function()
+    if m then m:stop() end
+  end)
+
+  local function run(rate_limit, n)
+    local c = core.client { base_url = m.url, dialect = "creativault", api_key = "cv_live_demo_key_0001",
+      user_identity = "demo@creatorapi.test", max_retries = 0, rate_limit = rate_limit }
+    local limited, t0 = 0, core.monotonic()
+    for _ = 1, n do
+      local _, err = c:request { method = "POST", path = "/openapi/v1/creators/tiktok/search",
+                                 body = { size = 1, service_level = "S1" }, retry = "safe" }
+      if err then
+        assert.equal("rate_limited", err.kind, tostring(err))
+        limited = limited + 1
+      end
+    end
+    c:close()
+    return limited, core.monotonic() - t0
+  end
+
+  it("a script within its limit never sees a 429; without the limiter it does", function()
+    local limited, dt = run({ requests = 5, per = 1 }, 12)
+    assert.equal(0, limited)
+    assert.is_true(dt >= 1.9 and dt < 6, "elapsed " .. dt)
+    core.sleep(1.1) -- a fresh window
+    limited = run(false, 12)
+    assert.is_true(limited >= 1, "the mock enforces its limit")
+  end)
+end)

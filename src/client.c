@@ -1279,7 +1279,7 @@ static int cra_setup_download(lua_State *L, cra_client_t *c, cra_xfer_t *x, int 
 static void cra_push_download_outcome(lua_State *L, cra_run_ctx *ctx, cra_xfer_t *x) {
   cra_client_t *c = ctx->c;
   cra_download_t *d = &x->dl;
-  int t, ok_http = x->status >= 200 && x->status <= 299;
+  int t, ok_http = (x->status >= 200 && x->status <= 299) || d->complete;
   char msg[CURL_ERROR_SIZE + 160];
   const char *kind = NULL;
   luaL_checkstack(L, 8, "download");

@@ -185,6 +185,28 @@ static size_t cra_dl_write_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
 static void cra_dl_close(cra_xfer_t *x) {
   cra_download_t *d = &x->dl;
   if (x->state == CRA_XFER_DONE && x->result == CURLE_OK && !d->checked) cra_dl_begin(x);
+  if (x->state == CRA_XFER_DONE && x->result == CURLE_OK && x->status == 416 && d->offset > 0) {
+    /* "Range Not Satisfiable" with "bytes * / <offset>" (no space): the file already has
+     * every byte (a resume after the last byte arrived). Success. */
+    const char *cr = cra_find_header(&x->hdrs, "content-range:");
+    char *e;
+    long long total;
+    if (cr && strncasecmp(cr, "bytes */", 8) == 0) {
+      errno = 0;
+      total = strtoll(cr + 8, &e, 10);
+      if (errno == 0 && e != cr + 8 && (curl_off_t)total == d->offset) {
+        if (truncate(d->path, (off_t)d->offset) != 0) {
+          d->io_errno = errno ? errno : EIO;
+        } else {
+          d->complete = 1;
+          d->http_error = 0;
+          d->start = d->offset;
+          d->expected = d->offset;
+          d->resumed = 1;
+        }
+      }
+    }
+  }
   if (d->fp) {
     if (fflush(d->fp) != 0 && !d->io_errno) d->io_errno = errno ? errno : EIO;
     if (fclose(d->fp) != 0 && !d->io_errno) d->io_errno = errno ? errno : EIO;

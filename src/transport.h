@@ -58,6 +58,7 @@ typedef struct cra_download {
   int over_max;             /* aborted: max_bytes */
   int bad_range;            /* aborted: 206 with a Content-Range we did not ask for */
   int io_errno;             /* aborted: fopen/fwrite/ftruncate failed (errno) */
+  int complete;             /* 416, Content-Range "bytes * / offset" (no spaces): nothing left */
   cra_buf_t excerpt;        /* start of an error body */
 } cra_download_t;
 
