@@ -88,10 +88,11 @@ $(BUILD)/bench/curl_baseline: bench/curl_baseline.c
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 asan: deps
 	$(MAKE) BUILD=build-asan OPT="$(ASAN_FLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" core54 mock
+	$(CC) $(ASAN_FLAGS) $(LUA54_CFLAGS) -o build-asan/asan-lua .ci/asan-lua.c $(LUA54_LIBS) -lm
 	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	CREATORAPI_SANITIZER=asan CREATORAPI_LUA="$(CURDIR)/build-asan/asan-lua" \
 	LUA_CPATH_5_4="$(CURDIR)/build-asan/5.4/?.so;;" CREATORAPI_MOCK_BIN="$(CURDIR)/build-asan/creatorapi-mock" \
-	  $(LUA) $(BUSTED) spec
+	  build-asan/asan-lua $(BUSTED) spec
 
 # valgrind is ~30x slower: the #slow specs (fault matrix, soak) run under ASan instead.
 valgrind: deps all
