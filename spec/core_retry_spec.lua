@@ -424,6 +424,15 @@ describe("core retries #jit", function()
     end)
   end)
 
+  it("submit requests are retried after a DNS failure (nothing sent)", function()
+    local c = client { base_url = "http://no-such-host.invalid" }
+    local _, err = c:request { method = "POST", path = "/tasks/submit", retry = "submit" }
+    assert.equal("network", err.kind)
+    assert.equal(6, err.curl_code) -- CURLE_COULDNT_RESOLVE_HOST
+    assert.equal(3, err.attempts)
+    c:close()
+  end)
+
   describe("timeouts", function()
     it("a server that sends headers then stalls cannot hang a request", function()
       local c = client { timeout = 0.4, max_retries = 1 }
