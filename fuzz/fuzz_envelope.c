@@ -178,11 +178,11 @@ static int fz_env_run(lua_State *L) {
 
     fz_no_secret(L, res, "message", secret);
     fz_no_secret(L, res, "body_excerpt", secret);
+#ifndef FZ_SKIP_TOSTRING_SECRET /* -D to explore past the known finding */
     luaL_tolstring(L, res, &len); /* error_mt.__tostring */
-    lua_pushvalue(L, -1);
     lua_setfield(L, res, "_tostring");
-    lua_pop(L, 1);
     fz_no_secret(L, res, "_tostring", secret);
+#endif
   }
   lua_settop(L, top);
   return 0;
