@@ -96,7 +96,8 @@ describe("KeyAPI influencer_list (mock API) #jit", function()
   }
   for _, case in ipairs(cases) do
     it("maps " .. case[1] .. " to " .. case[4], function()
-      local c = creatorapi.keyapi{ base_url = m.url, api_key = case[2] }
+      -- no retries: the always-429 key answers Retry-After: 60, which a retry would honour
+      local c = creatorapi.keyapi{ base_url = m.url, api_key = case[2], max_retries = 0 }
       local res, err = c:influencer_list{ region = "US" }
       c:close()
       assert.is_nil(res)
@@ -104,6 +105,7 @@ describe("KeyAPI influencer_list (mock API) #jit", function()
       assert.equal(case[3], err.code)
       assert.equal(case[4], err.kind)
       assert.equal(case[5], err.retryable)
+      if case[4] == "rate_limited" then assert.equal(60, err.retry_after) end
       if case[2] then assert.is_nil(tostring(err):find(case[2], 1, true)) end
     end)
   end
