@@ -164,6 +164,10 @@ describe("core errors #jit", function()
     assert.is_false(core.new_error({ kind = "tls" }).retryable)
     assert.is_true(core.new_error({ kind = "timeout" }).retryable)
     assert.is_false(core.new_error({ kind = "network", retryable = false }).retryable)
+    -- the transport's own kinds are never retryable as they are
+    for _, kind in ipairs({ "unknown_outcome", "aborted", "io" }) do
+      assert.is_false(core.new_error({ kind = kind }).retryable, kind)
+    end
   end)
 
   it("prints kind, status, code, request id, message and retry delay", function()
