@@ -41,10 +41,12 @@ describe("OpenResty webhook receiver", function()
     os.execute(string.format("CREATIVAULT_WEBHOOK_SECRET=%s sh examples/openresty/run.sh %d %s >%s/run.log 2>&1 &",
       SECRET, port, prefix, prefix))
     url = string.format("http://127.0.0.1:%d/webhooks/creativault", port)
-    for _ = 1, 200 do
-      if sh("curl -s -o /dev/null -w '%{http_code}' -X GET " .. url) == "405" then break end
+    local ready = false
+    for _ = 1, 400 do
+      if sh("curl -s -o /dev/null -w '%{http_code}' -X GET " .. url) == "405" then ready = true break end
       core.sleep(0.05)
     end
+    assert(ready, "nginx did not start:\n" .. read(prefix .. "/run.log") .. read(prefix .. "/error.log"))
   end)
 
   teardown(function()
@@ -61,15 +63,17 @@ describe("OpenResty webhook receiver", function()
       values = { "creator_demo", "jane.doe" }, webhook_url = url }))
     local task_id = sub.data.task_id
     assert.equal("completed", assert(cv:wait_task(task_id, { interval = 0.05, max_interval = 0.2 })).status)
-    local delivery
-    for _ = 1, 200 do
-      for _, d in ipairs(m:get_json("/_mock/webhooks").deliveries) do
+    local delivery, hooks
+    for _ = 1, 600 do
+      hooks = m:get_json("/_mock/webhooks")
+      for _, d in ipairs(hooks.deliveries) do
         if d.task_id == task_id and d.state == "delivered" then delivery = d end
       end
       if delivery then break end
       core.sleep(0.05)
     end
-    assert.is_table(delivery, "no delivered webhook; nginx log:\n" .. read(prefix .. "/error.log"))
+    assert.is_table(delivery, "no delivered webhook; deliveries: " .. creatorapi.json.encode(hooks)
+      .. "\nnginx log:\n" .. read(prefix .. "/error.log"))
     assert.equal(200, delivery.attempts[#delivery.attempts].status)
     for _ = 1, 40 do
       if read(prefix .. "/error.log"):find("task=" .. task_id, 1, true) then break end
