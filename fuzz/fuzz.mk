@@ -21,7 +21,7 @@ FUZZ_ARGS    ?=
 # Extra -D flags for the targets, e.g. to skip the invariants of findings
 # still open in src/ (fuzz/findings/README.md):
 #   FUZZ_DEFS="-DFZ_SKIP_EXCERPT_UTF8 -DFZ_SKIP_TOSTRING_SECRET"
-# Changing it needs `rm -rf build-fuzz` (or make -B fuzz-build).
+# (the targets are rebuilt when it changes; CI: FUZZ_DEFS=... bash .ci/fuzz.sh)
 FUZZ_DEFS    ?=
 
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -42,7 +42,15 @@ $(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) fuzz/fuzz.mk
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_OBJS)
+# Rebuild the targets when FUZZ_DEFS changes: the stamp's name hashes it.
+FUZZ_STAMP   := $(FUZZ_BUILD)/defs-$(shell printf '%s' '$(FUZZ_DEFS)' | cksum | cut -d' ' -f1).stamp
+
+$(FUZZ_STAMP):
+	@mkdir -p $(dir $@)
+	@rm -f $(FUZZ_BUILD)/defs-*.stamp
+	@touch $@
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c fuzz/fuzz_common.h $(FUZZ_OBJS) $(FUZZ_STAMP)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(FUZZ_LIBS)
 
