@@ -23,7 +23,8 @@ describe("credit budget (mock API) #jit", function()
     assert.is_false(err.retryable)
     assert.equal(12, err.credits_consumed)
     assert.equal(10, err.max_credits)
-    _, err = cv:lookalike{ username = "creator_demo" }
+    local _, err2 = cv:lookalike{ username = "creator_demo" }
+    err = err2
     assert.equal("budget", err.kind)
     assert.equal(sent, m:get_json("/_mock/stats").requests)             -- nothing was sent
     -- calls that cost nothing still go through

@@ -114,8 +114,10 @@ describe("CreatiVault search_tiktok (mock API) #jit", function()
     assert.equal("validation", err.kind)
     assert.equal("size", err.field)
     res, err = cv:search_tiktok{ page = 201 }
+    assert.is_nil(res)
     assert.equal("page", err.field)
     res, err = cv:search_tiktok{ followers_cnt_gte = "many" }
+    assert.is_nil(res)
     assert.equal("followers_cnt_gte", err.field)
     assert.equal(before, m:get_json("/_mock/stats").requests)   -- nothing was sent
   end)

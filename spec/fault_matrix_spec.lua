@@ -93,6 +93,11 @@ describe("fault matrix (mock API) #slow", function()
       if n == 5 then fault({ kind = "status", status = 503, path = SEARCH }) end
     end
     assert.equal(15, n)
+    local distinct = {}
+    for _, uid in ipairs(rows) do distinct[uid] = true end
+    local count = 0
+    for _ in pairs(distinct) do count = count + 1 end
+    assert.equal(15, count)                       -- the retried page was neither lost nor doubled
     tried = tried + 1
     local got, err = creatorapi.collect(cv:each_creator("tiktok", { service_level = "S1" },
       { size = 5, max_items = 15, max_pages = 3 }))

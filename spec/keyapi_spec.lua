@@ -76,6 +76,7 @@ describe("KeyAPI influencer_list (mock API) #jit", function()
     assert.is_nil(res)
     assert.equal("page_size", err.field)
     res, err = ka:influencer_list{}
+    assert.is_nil(res)
     assert.equal("region", err.field)
     assert.equal(before, m:get_json("/_mock/stats").requests)
   end)

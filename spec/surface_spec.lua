@@ -3,7 +3,6 @@ local creatorapi = require "creatorapi"
 local mock = require "support.mock"
 
 local DEMO = mock.DEMO
-local null = creatorapi.null
 
 describe("CreatiVault endpoints (mock API) #jit", function()
   local m, cv

@@ -143,8 +143,10 @@ describe("client constructors #jit", function()
     assert.is_nil(res)
     assert.equal("page_size", err.field)
     res, err = ka:influencer_list{ page_num = 1 }
+    assert.is_nil(res)
     assert.equal("region", err.field)
     res, err = ka:influencer_list{ region = "US", page_num = 10001 }
+    assert.is_nil(res)
     assert.equal("page_num", err.field)
     assert.equal(0, ka:stats().requests)
     ka:close()
