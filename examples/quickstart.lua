@@ -14,8 +14,8 @@ end
 -- Thousands separators for counts ("1,234,567"); integers print without ".0".
 local function count(n)
   if type(n) ~= "number" then return tostring(n) end
-  local s = string.format("%d", n)
-  return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
+  local sign, digits = string.format("%d", n):match("^(-?)(%d+)$")
+  return sign .. digits:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", "")
 end
 
 local function pct(r)
