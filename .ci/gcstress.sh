@@ -40,9 +40,16 @@ if [ "${GCSTRESS_JIT:-0}" = 1 ]; then
   run luajit "$LUAJIT" "$BUSTED" --helper=spec/support/gc_stress.lua --tags=jit "$@" spec
 fi
 
+# busted's own summary line is already in the output above (once per run, for
+# .ci/run to add up); repeat it here without the " / " so it is not counted twice.
 echo "::: gcstress summary"
-sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'successes? / [0-9]+ failures? / [0-9]+ errors?' \
-  || echo "gcstress: no busted summary (the run died?)"
+summary=$(sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -E 'successes? / [0-9]+ failures? / [0-9]+ errors?')
+if [ -n "$summary" ]; then
+  printf '%s\n' "$summary" | sed 's# / #, #g; s/^/gcstress: /'
+else
+  echo "gcstress: no busted summary (the run died?)"
+  rc=1
+fi
 sed 's/\x1b\[[0-9;]*m//g' "$log" | grep -q '^gc_stress: ' \
   || { echo "gcstress: the helper did not load"; rc=1; }
 exit $rc
