@@ -28,7 +28,9 @@ dependencies = {
 }
 
 external_dependencies = {
-  CURL = { header = "curl/curl.h", library = "curl" },
+  -- Only the library is looked up: Debian keeps curl.h in the multiarch
+  -- include directory, which the compiler searches but LuaRocks does not.
+  CURL = { library = "curl" },
   YAJL = { header = "yajl/yajl_parse.h", library = "yajl" },
   CRYPTO = { header = "openssl/hmac.h", library = "crypto" },
 }
