@@ -37,7 +37,7 @@ export LUA_PATH := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?
 export LUA_CPATH := $(CURDIR)/$(BUILD)/jit/?.so;;
 export CREATORAPI_MOCK_BIN := $(CURDIR)/$(MOCK_BIN)
 
-.PHONY: all core core54 corejit mock test test-jit demo bench asan valgrind lint deps clean rockspec-check
+.PHONY: all core core54 corejit mock test test-jit demo bench asan valgrind gcstress lint deps clean
 
 all: core54 corejit mock
 
@@ -89,10 +89,14 @@ ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 asan: deps
 	$(MAKE) BUILD=build-asan OPT="$(ASAN_FLAGS)" EXTRA_LDFLAGS="-fsanitize=address,undefined" core54 mock
 	$(CC) $(ASAN_FLAGS) $(LUA54_CFLAGS) -o build-asan/asan-lua .ci/asan-lua.c $(LUA54_LIBS) -lm
-	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	CREATORAPI_SANITIZER=asan CREATORAPI_LUA="$(CURDIR)/build-asan/asan-lua" \
 	LUA_CPATH_5_4="$(CURDIR)/build-asan/5.4/?.so;;" CREATORAPI_MOCK_BIN="$(CURDIR)/build-asan/creatorapi-mock" \
 	  build-asan/asan-lua $(BUSTED) spec
+
+# The Lua 5.4 suite with an aggressive collector (docs/testing.md "GC stress").
+gcstress: deps all
+	$(LUA) $(BUSTED) --helper=spec/support/gc_stress.lua spec
 
 # valgrind is ~30x slower: the #slow specs (fault matrix, soak) run under ASan instead.
 valgrind: deps all

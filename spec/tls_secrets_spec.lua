@@ -93,7 +93,19 @@ describe("credentials stay secret #jit", function()
     local bad = creatorapi.creativault{ base_url = "http://127.0.0.1:9", api_key = KEY, user_identity = "a@b.c",
       logger = logger }
     local _, e4 = bad:search_tiktok{ size = 1 }
-    for _, e in ipairs({ e1, e2, e3, e4 }) do
+    -- a server that echoes the key back in the request id, the message and an HTML page
+    m:curl("POST", "/_mock/faults", creatorapi.json.encode{ faults = {
+      { kind = "status", status = 401, path = "/openapi/v1/creators/tiktok/search",
+        body = { success = false, data = creatorapi.null, error = { code = 40101, message = "bad key " .. KEY },
+                 meta = { request_id = "req_" .. KEY } } },
+      { kind = "status", status = 502, path = "/openapi/v1/creators/tiktok/search",
+        body = "<html>upstream saw X-API-Key: " .. KEY .. "</html>", headers = { ["X-Request-Id"] = KEY } },
+    } })
+    local _, e5 = cv:search_tiktok({ size = 1 }, { max_retries = 0 })
+    local _, e6 = cv:search_tiktok({ size = 1 }, { max_retries = 0 })
+    assert.equal(40101, e5.code)
+    assert.equal(502, e6.status)
+    for _, e in ipairs({ e1, e2, e3, e4, e5, e6 }) do
       texts[#texts + 1] = tostring(e)
       for _, v in pairs(e) do texts[#texts + 1] = tostring(v) end
     end

@@ -136,7 +136,7 @@ describe("collection workflow (mock API) #jit", function()
       values = { "creator_demo" }, webhook_url = "http://127.0.0.1:9/hook" }))
     assert.equal("completed", assert(cv:wait_task(sub.data.task_id, FAST)).status)
     local delivery
-    for _ = 1, 100 do
+    for _ = 1, 400 do                            -- up to 20 s: slow under sanitizers and GC stress
       for _, d in ipairs(m:get_json("/_mock/webhooks").deliveries) do
         if d.task_id == sub.data.task_id and #d.attempts > 0 then delivery = d end
       end

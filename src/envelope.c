@@ -41,16 +41,25 @@ void cra_push_redacted(lua_State *L, const char *s, size_t len,
   }
 }
 
-/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid. */
+/* Length of the valid UTF-8 sequence at p (1..4), or 0 when invalid.
+ * Strict RFC 3629, like the JSON codec: no overlong forms, no UTF-16
+ * surrogates (U+D800..DFFF), nothing above U+10FFFF — so an excerpt always
+ * re-encodes as JSON (the envelope fuzzer checks this). */
 static size_t cra_utf8_len(const unsigned char *p, size_t avail) {
   size_t n, i;
+  unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
   if (p[0] < 0x80) return 1;
   if (p[0] >= 0xC2 && p[0] <= 0xDF) n = 2;
   else if (p[0] >= 0xE0 && p[0] <= 0xEF) n = 3;
   else if (p[0] >= 0xF0 && p[0] <= 0xF4) n = 4;
   else return 0;
+  if (p[0] == 0xE0) lo = 0xA0;      /* overlong below U+0800 */
+  else if (p[0] == 0xED) hi = 0x9F; /* surrogates */
+  else if (p[0] == 0xF0) lo = 0x90; /* overlong below U+10000 */
+  else if (p[0] == 0xF4) hi = 0x8F; /* above U+10FFFF */
   if (avail < n) return 0;
-  for (i = 1; i < n; i++)
+  if (p[1] < lo || p[1] > hi) return 0;
+  for (i = 2; i < n; i++)
     if ((p[i] & 0xC0) != 0x80) return 0;
   return n;
 }
@@ -120,13 +129,22 @@ static void cra_error_decorate(lua_State *L, const cra_envelope_ctx *c,
   int err = lua_gettop(L);
   if (c->status > 0) cra_error_setint(L, "status", c->status);
   if (has_code) cra_error_setint(L, "code", code);
+  /* request_id is printed by __tostring: a server that echoes the key into
+   * it (found by fuzz/fuzz_envelope.c) must not leak it, so redact it too. */
   if (rid_idx && lua_type(L, rid_idx) == LUA_TSTRING) {
-    lua_pushvalue(L, rid_idx);
+    size_t n;
+    const char *rid = lua_tolstring(L, rid_idx, &n);
+    cra_push_redacted(L, rid, n, c->secret);
     lua_setfield(L, err, "request_id");
   } else if (c->headers_idx) {
     lua_getfield(L, c->headers_idx, "x-request-id");
-    if (lua_type(L, -1) == LUA_TSTRING) lua_setfield(L, err, "request_id");
-    else lua_pop(L, 1);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      size_t n;
+      const char *rid = lua_tolstring(L, -1, &n);
+      cra_push_redacted(L, rid, n, c->secret);
+      lua_setfield(L, err, "request_id");
+    }
+    lua_pop(L, 1);
   }
   if (c->headers_idx) {
     lua_getfield(L, c->headers_idx, "retry-after");
