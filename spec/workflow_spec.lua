@@ -104,29 +104,6 @@ describe("collection workflow (mock API) #jit", function()
     assert.equal(before + 1, m:get_json("/_mock/stats").paths["/openapi/v1/files/download-url"])
   end)
 
-  it("resumes a broken download with Range and removes the partial file on final failure", function()
-    local ex = assert(cv:export_task{ task_id = task_id, format = "html" })
-    local file_path = ex.data.file_url:match("^https?://[^/]+(/[^?]*)")
-    m:curl("POST", "/_mock/faults", creatorapi.json.encode{ kind = "truncate", path = file_path, bytes = 100 })
-    local out = assert(cv:download(ex.data, dir .. "/resumed.html"))
-    assert.equal(2, out.attempts)
-    local body = read_file(dir .. "/resumed.html")
-    assert.equal(#body, out.bytes)
-    assert.equal(core.sha256(body), out.sha256)
-    assert.truthy(body:find("</html>", 1, true))
-    local last = m:last_request()
-    assert.matches("^bytes=100%-", last.headers["range"])         -- the second transfer asked for the rest
-    -- every transfer broken: the error comes back and no .part file is left behind
-    m:curl("POST", "/_mock/faults", creatorapi.json.encode{ kind = "truncate", path = file_path, bytes = 10, count = 10 })
-    local none, err = cv:download(ex.data, dir .. "/broken.html", { max_attempts = 3 })
-    assert.is_nil(none)
-    assert.equal("network", err.kind)
-    assert.equal(3, err.attempts)
-    assert.is_nil(io.open(dir .. "/broken.html.part"))
-    assert.is_nil(io.open(dir .. "/broken.html"))
-    m:curl("DELETE", "/_mock/faults")
-  end)
-
   it("collect_profiles runs submit → wait → rows", function()
     local rows, st = cv:collect_profiles{ platform = "tiktok", task_type = "FILE_UPLOAD",
       values = { "creator_demo", "jane.doe" }, wait = FAST }
@@ -176,4 +153,46 @@ describe("collection workflow (mock API) #jit", function()
     local _, err = creatorapi.webhook.verify{ body = body, signature = delivery.signature, secret = "other" }
     assert.equal("no_match", err.reason)
   end)
+end)
+
+-- Broken transfers, with file URLs that live long enough not to expire mid-test.
+describe("download resume (mock API) #jit", function()
+  local m, cv, dir
+
+  setup(function()
+    m = mock.start{ "--time-scale", "300" }
+    cv = creatorapi.creativault{ base_url = m.url, api_key = DEMO.cv_key, user_identity = DEMO.cv_identity }
+    dir = tmpdir()
+  end)
+  teardown(function()
+    if cv then cv:close() end
+    if m then m:stop() end
+    if dir then os.execute("rm -rf '" .. dir .. "'") end
+  end)
+
+  it("resumes a broken download with Range and removes the partial file on final failure", function()
+    local sub = assert(cv:submit_task{ task_type = "FILE_UPLOAD", platform = "tiktok", values = { "creator_demo" } })
+    assert.equal("completed", assert(cv:wait_task(sub.data.task_id, FAST)).status)
+    local ex = assert(cv:export_task{ task_id = sub.data.task_id, format = "html" })
+    local file_path = ex.data.file_url:match("^https?://[^/]+(/[^?]*)")
+    m:curl("POST", "/_mock/faults", creatorapi.json.encode{ kind = "truncate", path = file_path, bytes = 100 })
+    local out = assert(cv:download(ex.data, dir .. "/resumed.html"))
+    assert.equal(2, out.attempts)
+    local body = read_file(dir .. "/resumed.html")
+    assert.equal(#body, out.bytes)
+    assert.equal(core.sha256(body), out.sha256)
+    assert.truthy(body:find("</html>", 1, true))
+    local last = m:last_request()
+    assert.matches("^bytes=100%-", last.headers["range"])         -- the second transfer asked for the rest
+    -- every transfer broken: the error comes back and no .part file is left behind
+    m:curl("POST", "/_mock/faults", creatorapi.json.encode{ kind = "truncate", path = file_path, bytes = 10, count = 10 })
+    local none, err = cv:download(ex.data, dir .. "/broken.html", { max_attempts = 3 })
+    assert.is_nil(none)
+    assert.equal("network", err.kind)
+    assert.equal(3, err.attempts)
+    assert.is_nil(io.open(dir .. "/broken.html.part"))
+    assert.is_nil(io.open(dir .. "/broken.html"))
+    m:curl("DELETE", "/_mock/faults")
+  end)
+
 end)

@@ -366,7 +366,9 @@ function T.lookup(ctx, body)
   if not task or task.key ~= ctx.key or S.now() - task.created > T.TASK_TTL then
     return nil, CV.fail(ctx, 404, 40401, "Task not found")
   end
-  T.update(task, S.now())
+  -- A poll may see the task finish before the background tick does: the
+  -- transition must schedule its webhook either way, or the delivery is lost.
+  if T.update(task, S.now()) then schedule_webhook(task) end
   return task
 end
 
