@@ -3,54 +3,12 @@
 -- run with lua5.4 as a child process) and `openssl s_server` for TLS.
 -- Tagged #jit so the Makefile's LuaJIT run covers it too.
 local core = require "creatorapi.core"
-local socket = require "socket"
 
-local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")) or "spec"
-local SERVER = HERE .. "/support/raw_http_server.lua"
+local peer = require "support.peer"
+local SERVER, free_port, wait_port, spawn, control, server_log =
+  peer.SERVER, peer.free_port, peer.wait_port, peer.spawn, peer.control, peer.server_log
 local KEY = "cv_live_TOPSECRETkey123"
 local IDENT = "ops@example.com"
-
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
-local function wait_port(port, secs)
-  local deadline = socket.gettime() + secs
-  repeat
-    local c = socket.tcp()
-    c:settimeout(0.2)
-    local ok = c:connect("127.0.0.1", port)
-    c:close()
-    if ok then return true end
-    socket.sleep(0.02)
-  until socket.gettime() > deadline
-  return false
-end
-
--- Starts cmd in the background; returns its pid (we kill only that pid).
--- `timeout` bounds its life in case this process dies before teardown.
-local function spawn(cmd)
-  local p = assert(io.popen("exec timeout 300 " .. cmd .. " >/dev/null 2>&1 & echo $!"))
-  local pid = tonumber(p:read("*l"))
-  p:close()
-  return assert(pid, "could not start: " .. cmd)
-end
-
-local function control(port, path)
-  local c = assert(socket.connect("127.0.0.1", port))
-  c:settimeout(5)
-  c:send("GET " .. path .. " HTTP/1.1\r\nHost: test\r\n\r\n")
-  local all = c:receive("*a")
-  c:close()
-  return all and all:match("\r\n\r\n(.*)$")
-end
-
-local function server_log(port)
-  return assert(load(control(port, "/__log")))()
-end
 
 describe("core client #jit", function()
   local port, pid, base

@@ -3,55 +3,11 @@
 -- (spec/support/raw_http_server.lua, POST /__script). Timing assertions
 -- are loose lower/upper bounds: backoff uses tiny retry_base values.
 local core = require "creatorapi.core"
-local socket = require "socket"
 
-local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")) or "spec"
-local SERVER = HERE .. "/support/raw_http_server.lua"
+local peer = require "support.peer"
+local SERVER, free_port, wait_port, spawn, control, server_log =
+  peer.SERVER, peer.free_port, peer.wait_port, peer.spawn, peer.control, peer.server_log
 local KEY = "cv_live_TOPSECRETkey123"
-
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
-local function wait_port(port, secs)
-  local deadline = socket.gettime() + secs
-  repeat
-    local c = socket.tcp()
-    c:settimeout(0.2)
-    local ok = c:connect("127.0.0.1", port)
-    c:close()
-    if ok then return true end
-    socket.sleep(0.02)
-  until socket.gettime() > deadline
-  return false
-end
-
-local function spawn(cmd)
-  local p = assert(io.popen("exec timeout 300 " .. cmd .. " >/dev/null 2>&1 & echo $!"))
-  local pid = tonumber(p:read("*l"))
-  p:close()
-  return assert(pid, "could not start: " .. cmd)
-end
-
-local function control(port, path, body)
-  local c = assert(socket.connect("127.0.0.1", port))
-  c:settimeout(5)
-  if body then
-    c:send("POST " .. path .. " HTTP/1.1\r\nHost: test\r\nContent-Length: " .. #body .. "\r\n\r\n" .. body)
-  else
-    c:send("GET " .. path .. " HTTP/1.1\r\nHost: test\r\n\r\n")
-  end
-  local all = c:receive("*a")
-  c:close()
-  return all and all:match("\r\n\r\n(.*)$")
-end
-
-local function server_log(port)
-  return assert(load(control(port, "/__log")))()
-end
 
 -- Lua source for a value made of tables, strings, numbers and booleans.
 local function src(v)
