@@ -5,8 +5,8 @@
 local core = require "creatorapi.core"
 
 local peer = require "support.peer"
-local SERVER, free_port, wait_port, spawn, control, server_log =
-  peer.SERVER, peer.free_port, peer.wait_port, peer.spawn, peer.control, peer.server_log
+local free_port, control, server_log =
+  peer.free_port, peer.control, peer.server_log
 local KEY = "cv_live_TOPSECRETkey123"
 
 -- Lua source for a value made of tables, strings, numbers and booleans.
@@ -61,16 +61,10 @@ describe("core retries #jit", function()
   end
 
   lazy_setup(function()
-    port = free_port()
-    pid = spawn("lua5.4 " .. SERVER .. " " .. port)
-    assert(wait_port(port, 5), "test server did not start")
+    port, pid = peer.start()
     base = "http://127.0.0.1:" .. port
   end)
-
-  lazy_teardown(function()
-    pcall(control, port, "/__quit")
-    os.execute("kill " .. pid .. " 2>/dev/null")
-  end)
+  lazy_teardown(function() peer.stop(port, pid) end)
 
   before_each(function()
     control(port, "/__reset")

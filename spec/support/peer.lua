@@ -50,6 +50,20 @@ function M.control(port, path, body)
   return all and all:match("\r\n\r\n(.*)$")
 end
 
+--- Starts the peer on a free port and waits for it; returns port, pid.
+function M.start()
+  local port = M.free_port()
+  local pid = M.spawn("lua5.4 " .. M.SERVER .. " " .. port)
+  assert(M.wait_port(port, 5), "test server did not start")
+  return port, pid
+end
+
+--- Asks the peer to quit, then makes sure it is gone.
+function M.stop(port, pid)
+  pcall(M.control, port, "/__quit")
+  os.execute("kill " .. pid .. " 2>/dev/null")
+end
+
 --- The peer's log of requests and connections (a Lua table it serialises).
 function M.server_log(port)
   return assert(load(M.control(port, "/__log")))()
