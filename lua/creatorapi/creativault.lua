@@ -231,14 +231,6 @@ function CreatiVault:search_creators(platform, params, call_opts)
   return m(self, params, call_opts)
 end
 
-local function with_page(params, page, size, page_key, size_key)
-  local p = {}
-  for k, v in pairs(params or {}) do p[k] = v end
-  p[page_key or "page"] = page
-  p[size_key or "size"] = size
-  return p
-end
-
 --- each_creator(platform, params [, opts]) → iterator over creators across pages.
 --  opts: size (one page, default 100), max_items, max_pages, start_page.
 --  Search bills per returned row, so the last page is trimmed to max_items.
@@ -246,7 +238,7 @@ function CreatiVault:each_creator(platform, params, opts)
   return paging.iterator({
     where = "each_creator", max_size = 100, page_cap = 200, per_row_billing = true,
     fetch = function(page, size)
-      local res, err = self:search_creators(platform, with_page(params, page, size))
+      local res, err = self:search_creators(platform, paging.with_page(params, "page", page, "size", size))
       if not res then return nil, err end
       return res.data, res
     end,

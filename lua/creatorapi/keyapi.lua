@@ -145,10 +145,7 @@ function KeyAPI:each(method, params, opts)
   return paging.iterator({
     where = "each", max_size = 10, page_cap = 10000,
     fetch = function(page, size)
-      local p = {}
-      for k, v in pairs(params or {}) do p[k] = v end
-      p.page_num, p.page_size = page, size
-      local res, err = self[method](self, p)
+      local res, err = self[method](self, paging.with_page(params, "page_num", page, "page_size", size))
       if not res then return nil, err end
       return res.data, res
     end,

@@ -108,6 +108,14 @@ function M.iterator(spec, opts)
   end
 end
 
+--- A copy of `params` with the paging fields set (the caller's table is not touched).
+function M.with_page(params, page_key, page, size_key, size)
+  local p = {}
+  for k, v in pairs(params or {}) do p[k] = v end
+  p[page_key], p[size_key] = page, size
+  return p
+end
+
 --- collect(iterator) → rows, err: runs an iterator to the end without raising.
 --  On failure it returns the rows gathered so far and the error (with `resume`).
 function M.collect(iter)
