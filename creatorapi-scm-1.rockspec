@@ -33,6 +33,7 @@ external_dependencies = {
   CURL = { library = "curl" },
   YAJL = { header = "yajl/yajl_parse.h", library = "yajl" },
   CRYPTO = { header = "openssl/hmac.h", library = "crypto" },
+  HTTP_PARSER = { header = "http_parser.h", library = "http_parser" },
 }
 
 test_dependencies = {
@@ -53,16 +54,17 @@ build = {
         "src/envelope.c",
         "src/error.c",
         "src/hmac.c",
+        "src/http_response.c",
         "src/json_decode.c",
         "src/json_encode.c",
         "src/query.c",
         "src/transport.c",
         "src/util.c",
       },
-      libraries = { "curl", "yajl", "crypto" },
+      libraries = { "curl", "yajl", "crypto", "http_parser" },
       defines = { "_GNU_SOURCE" },
-      incdirs = { "src", "$(CURL_INCDIR)", "$(YAJL_INCDIR)", "$(CRYPTO_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(YAJL_LIBDIR)", "$(CRYPTO_LIBDIR)" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(YAJL_INCDIR)", "$(CRYPTO_INCDIR)", "$(HTTP_PARSER_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(YAJL_LIBDIR)", "$(CRYPTO_LIBDIR)", "$(HTTP_PARSER_LIBDIR)" },
     },
     ["creatorapi.client"] = "lua/creatorapi/client.lua",
     ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",

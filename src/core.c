@@ -18,6 +18,7 @@
 #include "client.h"
 #include "error.h"
 #include "hmac.h"
+#include "http_response.h"
 #include "json.h"
 #include "query.h"
 #include "util.h"
@@ -56,6 +57,7 @@ int luaopen_creatorapi_core(lua_State *L) {
   cra_query_open(L);
   cra_hmac_open(L);
   cra_util_open(L);
+  cra_http_response_open(L);
 
   lua_pushliteral(L, "creatorapi.core");
   lua_setfield(L, -2, "_NAME");
