@@ -4,31 +4,11 @@
 local creatorapi = require "creatorapi"
 local core = require "creatorapi.core"
 local mock = require "support.mock"
-local socket = require "socket"
 
 local SECRET = "whsec_spec_openresty"
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
-
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1"))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
-
-local function read(path)
-  local f = io.open(path)
-  if not f then return "" end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local nginx = require "support.nginx"
+local free_port, sh, read = nginx.free_port, nginx.sh, nginx.read
 
 describe("OpenResty webhook receiver", function()
   local m, cv, port, prefix, url

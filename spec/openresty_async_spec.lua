@@ -1,0 +1,154 @@
+-- The cosocket transport, the lua_shared_dict limiter and the OpenResty
+-- example under a real nginx + ngx_lua with the LuaJIT build of the core,
+-- against the mock (plain HTTP, HTTPS with a spec CA, HTTPS with an
+-- untrusted certificate, and one with a per-key rate limit).
+-- Bounds are ratios and counts, never tight wall-clock limits.
+local core = require "creatorapi.core"
+local mock = require "support.mock"
+local nginx = require "support.nginx"
+
+local sh, read = nginx.sh, nginx.read
+local DELAY = 0.2
+
+local function certs(dir)
+  sh(("(cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=spec-ca"
+    .. " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1"
+    .. " && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf"
+    .. " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1"
+    .. " -extfile ext.cnf"
+    .. " && openssl req -x509 -newkey rsa:2048 -nodes -keyout bad.key -out bad.pem -days 1 -subj /CN=127.0.0.1)")
+    :format(dir))
+end
+
+local function json(body)
+  local v, err = core.json_decode(body or "")
+  assert(v, "not JSON (" .. tostring(err) .. "): " .. tostring(body))
+  return v
+end
+
+local function delay_all(m, seconds)
+  m:curl("DELETE", "/_mock/faults")
+  if seconds then
+    m:curl("POST", "/_mock/faults", string.format('{"kind":"delay","delay":%g,"count":100000}', seconds))
+  end
+end
+
+local function fd_count(pid)
+  return tonumber(sh("ls /proc/" .. pid .. "/fd | wc -l"):match("%d+"))
+end
+
+describe("OpenResty cosocket transport", function()
+  local dir, m, mtls, mbad, mrl, n1
+
+  setup(function()
+    dir = sh("mktemp -d"):gsub("%s+$", "")
+    certs(dir)
+    m = mock.start{ "--quiet" }
+    mtls = mock.start{ "--quiet", "--tls-cert", dir .. "/server.pem", "--tls-key", dir .. "/server.key" }
+    mbad = mock.start{ "--quiet", "--tls-cert", dir .. "/bad.pem", "--tls-key", dir .. "/bad.key" }
+    mrl = mock.start{ "--quiet", "--time-scale", "60", "--keyapi-rate-limit", "5" }
+    local env = string.format("MOCK_URL=%s MOCK_TLS_URL=%s MOCK_BAD_TLS_URL=%s MOCK_RL_URL=%s",
+      m.url, mtls.url:gsub("^http:", "https:"), mbad.url:gsub("^http:", "https:"), mrl.url)
+    n1 = nginx.start("spec/support/nginx_async.conf.in", { WORKERS = 1, CA = dir .. "/ca.pem", ENV = env })
+  end)
+
+  teardown(function()
+    if n1 then n1:stop() end
+    for _, x in ipairs{ m, mtls, mbad, mrl } do x:stop() end
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  local function fan(n, target, extra)
+    local body, code = n1:get(string.format("/t/fan?n=%d&target=%s%s", n, target or "plain", extra or ""))
+    assert.equal(200, code, body)
+    return json(body)
+  end
+
+  it("runs 8 and 32 concurrent requests in about one round-trip", function()
+    delay_all(m, DELAY)
+    local one = fan(1)
+    assert.same({ ["200"] = 1 }, one.statuses)
+    for _, n in ipairs{ 8, 32 } do
+      local r = fan(n)
+      assert.same({ ["200"] = n }, r.statuses, n1:error_log())
+      assert.is_true(r.elapsed < 3 * math.max(one.elapsed, DELAY), ("n=%d took %.3f s, one %.3f s"):format(n, r.elapsed, one.elapsed))
+      assert.is_true(r.elapsed < n * DELAY / 2, ("n=%d took %.3f s: not concurrent"):format(n, r.elapsed))
+    end
+    delay_all(m, nil)
+  end)
+
+  it("keeps /ping (no Lua) fast while 32 delayed requests run, and ngx.sleep yields", function()
+    delay_all(m, 1.0)
+    local bg = n1.prefix .. "/bg.out"
+    os.execute(string.format("curl -s '%s/t/fan?n=32' >%s 2>&1 &", n1.url, bg))
+    os.execute(string.format("curl -s '%s/t/sleep?s=1.5' >%s.sleep 2>&1 &", n1.url, bg))
+    core.sleep(0.2)
+    local worst = 0
+    for _ = 1, 5 do
+      local body, code, secs = n1:get("/ping")
+      assert.equal("pong", body)
+      assert.equal(200, code)
+      worst = math.max(worst, secs)
+    end
+    -- a blocked worker would answer only after the 32 x 1 s requests (or the 1.5 s sleep)
+    assert.is_true(worst < 0.5, ("ping took %.3f s while requests ran"):format(worst))
+    for _ = 1, 100 do
+      if read(bg):find("elapsed") and read(bg .. ".sleep"):find("slept") then break end
+      core.sleep(0.1)
+    end
+    local r = json(read(bg))
+    assert.same({ ["200"] = 32 }, r.statuses)
+    assert.is_true(r.elapsed < 3, ("32 x 1 s requests took %.3f s"):format(r.elapsed))
+    assert.is_true(json(read(bg .. ".sleep")).slept >= 1.4)
+    delay_all(m, nil)
+  end)
+
+  it("verifies TLS against lua_ssl_trusted_certificate, and fails an untrusted one with kind tls", function()
+    local r = fan(4, "tls")
+    assert.same({ ["200"] = 4 }, r.statuses, core.json_encode(r))
+    r = fan(2, "badtls")
+    assert.same({ tls = 2 }, r.kinds)
+    assert.matches("TLS handshake with 127.0.0.1 failed", r.messages[1])
+  end)
+
+  it("reuses keep-alive connections, and never a pooled one for a fresh (submit) request", function()
+    fan(1) -- warm the pool
+    -- each /_mock/stats read is one curl connection of its own
+    local c0 = m:get_json("/_mock/stats").connections
+    for _ = 1, 10 do assert.same({ ["200"] = 1 }, fan(1).statuses) end
+    assert.equal(c0 + 1, m:get_json("/_mock/stats").connections, "10 sequential GETs opened new connections")
+    local before = fan(1).stats
+    for _ = 1, 3 do
+      local r = fan(1, "plain", "&fresh=1")
+      assert.is_nil(next(r.kinds), core.json_encode(r))
+    end
+    local st = m:get_json("/_mock/stats")
+    assert.equal(c0 + 2 + 3, st.connections, "each fresh request on its own new connection")
+    local last = m:last_request()
+    assert.equal("close", last.headers.connection)
+    local after = fan(1).stats
+    assert.equal(before.reused + 1, after.reused, "fresh requests neither reused nor displaced the pool")
+    assert.equal(c0 + 4 + 3, m:get_json("/_mock/stats").connections) -- + last_request, stats
+  end)
+
+  it("runs in timers, refuses init_worker (the client falls back to curl there)", function()
+    local r = json((n1:get("/t/phases")))
+    assert.same({ false }, r.init_worker)
+    assert.is_true(r.timer)
+    assert.equal(200, r.timer_status)
+    assert.is_true(r.content)
+  end)
+
+  it("does not grow the worker's fds over 4 000 requests (pooled and fresh)", function()
+    local pid = n1:workers()[1]
+    fan(8)
+    local before = fd_count(pid)
+    local body = n1:get("/t/seq?n=4000&conc=16&fresh_every=10", 300)
+    local r = json(body)
+    -- the fresh ones are POSTs to a GET endpoint: 405, answered and closed
+    assert.same({ ["200"] = 3600, ["405"] = 400 }, r.statuses, body:sub(1, 500))
+    assert.is_nil(next(r.kinds))
+    local after = fd_count(pid)
+    assert.is_true(after <= before + 16, ("fds %d -> %d"):format(before, after))
+  end)
+end)

@@ -1,0 +1,136 @@
+--- ngx_lua handlers for spec/openresty_async_spec.lua (runs inside nginx).
+-- /t/fan?n=&target=&fresh=&delay_ok=  n concurrent transport sends
+-- /t/seq?n=&conc=&fresh_every=         n sends by conc threads (fd growth)
+-- /t/sleep?s=                          t:sleep in a handler
+-- /t/limited?n=                        n sends through the shared limiter
+-- /t/phases                            what init_worker and a timer saw
+-- /t/stats, /t/pid
+local core = require "creatorapi.core"
+local cosocket = require "creatorapi.transport.cosocket"
+local shdict = require "creatorapi.limiter.shdict"
+
+local A = {}
+local t = cosocket.new(nil, { max_body = 4 * 1024 * 1024 })
+local KEY = "kapi_demo_key_0001"
+local LIST = "/v1/tiktok/influencer/list/analytics?region=US&page_num=1&page_size=5"
+
+local function target_url(name)
+  local env = ({ plain = "MOCK_URL", tls = "MOCK_TLS_URL", badtls = "MOCK_BAD_TLS_URL", rl = "MOCK_RL_URL" })[name or "plain"]
+  return os.getenv(env)
+end
+
+local function prepared(name, fresh)
+  local url = assert(target_url(name), "no mock url for " .. tostring(name))
+  local scheme, host, port = url:match("^(https?)://([^:/]+):(%d+)")
+  return { method = fresh and "POST" or "GET", scheme = scheme, host = host, port = tonumber(port),
+    target = LIST, path = "/v1/tiktok/influencer/list/analytics",
+    headers = { "Accept: application/json", "Authorization: Bearer " .. KEY },
+    user_agent = "creatorapi-spec", body = fresh and "{}" or nil,
+    retry = fresh and "submit" or "safe", fresh = fresh and true or false, timeout = 10, connect_timeout = 5 }
+end
+
+local function summary(raws, t0)
+  local out = { statuses = {}, kinds = {}, messages = {}, n = #raws, pid = ngx.worker.pid() }
+  for _, r in ipairs(raws) do
+    if r.status then out.statuses[tostring(r.status)] = (out.statuses[tostring(r.status)] or 0) + 1 end
+    if r.kind then
+      out.kinds[r.kind] = (out.kinds[r.kind] or 0) + 1
+      out.messages[#out.messages + 1] = r.message
+    end
+  end
+  out.elapsed = core.monotonic() - t0
+  out.stats = t.stats
+  return out
+end
+
+local function reply(tbl)
+  ngx.header["Content-Type"] = "application/json"
+  ngx.say(core.json_encode(tbl))
+end
+
+local function fan(args)
+  local n, raws, threads = tonumber(args.n) or 1, {}, {}
+  local t0 = core.monotonic()
+  for i = 1, n do
+    threads[i] = ngx.thread.spawn(function() return t:send(prepared(args.target, args.fresh == "1")) end)
+  end
+  for i = 1, n do
+    local ok, raw = ngx.thread.wait(threads[i])
+    raws[i] = ok and raw or { kind = "lua", message = tostring(raw) }
+  end
+  return summary(raws, t0)
+end
+
+local function seq(args)
+  local n, conc = tonumber(args.n) or 1, tonumber(args.conc) or 1
+  local every = tonumber(args.fresh_every) or 0
+  local raws, threads, next_i = {}, {}, 0
+  local t0 = core.monotonic()
+  for c = 1, conc do
+    threads[c] = ngx.thread.spawn(function()
+      while next_i < n do
+        next_i = next_i + 1
+        local i = next_i
+        raws[i] = t:send(prepared(args.target, every > 0 and i % every == 0))
+      end
+    end)
+  end
+  for c = 1, conc do ngx.thread.wait(threads[c]) end
+  return summary(raws, t0)
+end
+
+local function limited(args)
+  local lim = shdict.new("creatorapi", "ka-rl", tonumber(args.limit) or 5, tonumber(args.per) or 1.05)
+  local n, raws = tonumber(args.n) or 1, {}
+  local t0 = core.monotonic()
+  for i = 1, n do
+    local tok, wait = lim:acquire(t:now())
+    while not tok do
+      t:sleep(wait)
+      tok, wait = lim:acquire(t:now())
+    end
+    raws[i] = t:send(prepared("rl"))
+    lim:release(tok, t:now())
+    lim:add_credits(1)
+  end
+  local out = summary(raws, t0)
+  out.credits = lim:credits()
+  return out
+end
+
+function A.init_worker()
+  local spec = ngx.shared.spec
+  spec:set("init_worker_available:" .. ngx.worker.pid(), cosocket.available())
+  ngx.timer.at(0, function(premature)
+    if premature then return end
+    spec:set("timer_available", cosocket.available())
+    local raw = t:send(prepared("plain"))
+    spec:set("timer_status", raw.status or raw.kind)
+  end)
+end
+
+function A.handle()
+  local args = ngx.req.get_uri_args()
+  local what = ngx.var.uri:match("^/t/(%w+)")
+  if what == "fan" then return reply(fan(args)) end
+  if what == "seq" then return reply(seq(args)) end
+  if what == "limited" then return reply(limited(args)) end
+  if what == "sleep" then
+    local t0 = core.monotonic()
+    t:sleep(tonumber(args.s) or 0.5)
+    return reply({ slept = core.monotonic() - t0 })
+  end
+  if what == "phases" then
+    local spec, iw = ngx.shared.spec, {}
+    for _, k in ipairs(spec:get_keys(0)) do
+      if k:find("^init_worker_available") then iw[#iw + 1] = spec:get(k) end
+    end
+    return reply({ init_worker = iw, timer = spec:get("timer_available"), timer_status = spec:get("timer_status"),
+      content = cosocket.available() })
+  end
+  if what == "pid" then return reply({ pid = ngx.worker.pid() }) end
+  ngx.status = 404
+  ngx.say("unknown")
+end
+
+return A
