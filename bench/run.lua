@@ -1,6 +1,8 @@
 --- `make bench`: performance figures as ratios against baselines measured in
 --- the same run, never as absolute promises.
 --   1. JSON: core.json_decode / json_encode vs lua-cjson on a 50-row KeyAPI page.
+--   3. OpenResty (bench/openresty.lua, when nginx + ngx_lua are installed):
+--      the cosocket transport vs raw ngx.socket.tcp, concurrent and sequential.
 --   2. HTTP: N KeyAPI list calls through the SDK (validation, query encoding,
 --      keep-alive transfer, JSON decode, envelope) vs raw libcurl in C doing
 --      the same N transfers and discarding the bytes.
@@ -55,3 +57,7 @@ print(string.format("creatorapi (decoded tables)   %8.1f us/call", sdk / N * 1e6
 print(string.format("creatorapi vs raw libcurl: %.2fx the time of the floor (%d%% overhead per call)",
   sdk / c, math.floor((sdk / c - 1) * 100 + 0.5)))
 ka:close()
+
+if os.execute("test -f /usr/lib/nginx/modules/ngx_http_lua_module.so || command -v openresty >/dev/null") then
+  assert(os.execute("lua5.4 bench/openresty.lua"))
+end

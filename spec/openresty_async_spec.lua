@@ -151,4 +151,34 @@ describe("OpenResty cosocket transport", function()
     local after = fd_count(pid)
     assert.is_true(after <= before + 16, ("fds %d -> %d"):format(before, after))
   end)
+
+  describe("with 4 workers", function()
+    local n4
+    setup(function()
+      local env = string.format("MOCK_URL=%s MOCK_TLS_URL=%s MOCK_BAD_TLS_URL=%s MOCK_RL_URL=%s",
+        m.url, m.url, m.url, mrl.url)
+      n4 = nginx.start("spec/support/nginx_async.conf.in", { WORKERS = 4, CA = dir .. "/ca.pem", ENV = env })
+    end)
+    teardown(function() if n4 then n4:stop() end end)
+
+    it("keeps the mock's per-key rate limit with the shared limiter: no 429", function()
+      local urls = {}
+      for i = 1, 8 do urls[i] = string.format("'%s/t/limited?n=3&limit=5&per=1.05&i=%d'", n4.url, i) end
+      local out = nginx.curl_parallel(urls)
+      local statuses, pids, npid, credits = {}, {}, 0, 0
+      for line in out:gmatch("[^\n]+") do
+        local r = json(line)
+        for k, v in pairs(r.statuses) do statuses[k] = (statuses[k] or 0) + v end
+        assert.is_nil(next(r.kinds), line)
+        if not pids[r.pid] then pids[r.pid], npid = true, npid + 1 end
+        credits = math.max(credits, r.credits)
+      end
+      assert.same({ ["200"] = 24 }, statuses, out .. n4:error_log())
+      assert.equal(24, credits, "the shared credit counter saw every request")
+      assert.is_true(npid >= 2, "the load reached only one worker")
+      -- control: the same burst without the limiter is refused
+      local r = json((n4:get("/t/fan?n=12&target=rl")))
+      assert.is_true((r.statuses["429"] or 0) > 0, core.json_encode(r))
+    end)
+  end)
 end)

@@ -41,6 +41,15 @@ local function modules()
   return table.concat(out, " ")
 end
 
+--- Runs curl --parallel over quoted URLs → the bodies, one per line (stderr dropped).
+function M.curl_parallel(urls, max)
+  local p = assert(io.popen(string.format("curl -s --parallel --parallel-immediate --parallel-max %d -w '\\n' %s 2>/dev/null",
+    max or #urls, table.concat(urls, " "))))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
 function M.render(template, vars)
   local text = read(template)
   assert(text ~= "", "no template " .. template)
