@@ -71,7 +71,8 @@ describe("OpenResty cosocket transport", function()
     for _, n in ipairs{ 8, 32 } do
       local r = fan(n)
       assert.same({ ["200"] = n }, r.statuses, n1:error_log())
-      assert.is_true(r.elapsed < 3 * math.max(one.elapsed, DELAY), ("n=%d took %.3f s, one %.3f s"):format(n, r.elapsed, one.elapsed))
+      assert.is_true(r.elapsed < 3 * math.max(one.elapsed, DELAY),
+        ("n=%d took %.3f s, one %.3f s"):format(n, r.elapsed, one.elapsed))
       assert.is_true(r.elapsed < n * DELAY / 2, ("n=%d took %.3f s: not concurrent"):format(n, r.elapsed))
     end
     delay_all(m, nil)
@@ -129,6 +130,39 @@ describe("OpenResty cosocket transport", function()
     local after = fan(1).stats
     assert.equal(before.reused + 1, after.reused, "fresh requests neither reused nor displaced the pool")
     assert.equal(c0 + 4 + 3, m:get_json("/_mock/stats").connections) -- + last_request, stats
+  end)
+
+  it("maps failures to contract kinds with sent, caps the body, and re-sends once on a dead pooled connection", function()
+    local r = fan(2, "refused")
+    assert.same({ network = 2 }, r.kinds)
+    assert.equal(0, r.sent)
+    delay_all(m, 2)
+    r = fan(2, "plain", "&timeout=0.4")
+    assert.same({ timeout = 2 }, r.kinds)
+    assert.equal(2, r.sent)
+    assert.is_true(r.elapsed < 1.5, ("timeout 0.4 s took %.3f s"):format(r.elapsed))
+    delay_all(m, nil)
+    r = fan(1, "plain", "&small=1")
+    assert.same({ protocol = 1 }, r.kinds)
+    assert.equal(1, r.too_big)
+    -- the next answer resets the (pooled) connection: a safe GET is re-sent once on a new one
+    local before = fan(1).stats
+    m:curl("POST", "/_mock/faults", '{"kind":"reset_before","count":1}')
+    r = fan(1)
+    assert.same({ ["200"] = 1 }, r.statuses, core.json_encode(r))
+    assert.equal(before.resent + 1, r.stats.resent)
+    -- a fresh (submit) request is never re-sent: the failure goes to the loop (unknown outcome)
+    m:curl("POST", "/_mock/faults", '{"kind":"reset_before","count":1}')
+    r = fan(1, "plain", "&fresh=1")
+    assert.same({ network = 1 }, r.kinds)
+    assert.equal(1, r.sent)
+    assert.equal(before.resent + 1, r.stats.resent)
+    delay_all(m, nil)
+  end)
+
+  it("frees a limiter slot whose holder never released it after the hold TTL", function()
+    local r = json((n1:get("/t/expire")))
+    assert.same({ first = true, blocked = true, after_hold = true }, r)
   end)
 
   it("runs in timers, refuses init_worker (the client falls back to curl there)", function()

@@ -11,10 +11,12 @@ local shdict = require "creatorapi.limiter.shdict"
 
 local A = {}
 local t = cosocket.new(nil, { max_body = 4 * 1024 * 1024 })
+local t_small = cosocket.new(nil, { max_body = 100 })
 local KEY = "kapi_demo_key_0001"
 local LIST = "/v1/tiktok/influencer/list/analytics?region=US&page_num=1&page_size=5"
 
 local function target_url(name)
+  if name == "refused" then return "http://127.0.0.1:1" end
   local env = ({ plain = "MOCK_URL", tls = "MOCK_TLS_URL", badtls = "MOCK_BAD_TLS_URL", rl = "MOCK_RL_URL" })[name or "plain"]
   return os.getenv(env)
 end
@@ -30,8 +32,10 @@ local function prepared(name, fresh)
 end
 
 local function summary(raws, t0)
-  local out = { statuses = {}, kinds = {}, messages = {}, n = #raws, pid = ngx.worker.pid() }
+  local out = { statuses = {}, kinds = {}, messages = {}, n = #raws, pid = ngx.worker.pid(), sent = 0, too_big = 0 }
   for _, r in ipairs(raws) do
+    if r.sent then out.sent = out.sent + 1 end
+    if r.too_big then out.too_big = out.too_big + 1 end
     if r.status then out.statuses[tostring(r.status)] = (out.statuses[tostring(r.status)] or 0) + 1 end
     if r.kind then
       out.kinds[r.kind] = (out.kinds[r.kind] or 0) + 1
@@ -52,7 +56,11 @@ local function fan(args)
   local n, raws, threads = tonumber(args.n) or 1, {}, {}
   local t0 = core.monotonic()
   for i = 1, n do
-    threads[i] = ngx.thread.spawn(function() return t:send(prepared(args.target, args.fresh == "1")) end)
+    threads[i] = ngx.thread.spawn(function()
+      local p = prepared(args.target, args.fresh == "1")
+      p.timeout = tonumber(args.timeout) or p.timeout
+      return (args.small == "1" and t_small or t):send(p)
+    end)
   end
   for i = 1, n do
     local ok, raw = ngx.thread.wait(threads[i])
@@ -98,6 +106,15 @@ local function limited(args)
   return out
 end
 
+-- A token never released (its worker "died") frees its slot after `hold` s.
+local function lim_expire()
+  local lim = shdict.new("creatorapi", "expire-" .. ngx.worker.pid() .. "-" .. ngx.now(), 1, 0.1, { hold = 0.5 })
+  local first = lim:acquire(t:now()) ~= nil
+  local blocked = lim:acquire(t:now()) == nil
+  t:sleep(0.7)
+  return { first = first, blocked = blocked, after_hold = lim:acquire(t:now()) ~= nil }
+end
+
 function A.init_worker()
   local spec = ngx.shared.spec
   spec:set("init_worker_available:" .. ngx.worker.pid(), cosocket.available())
@@ -115,6 +132,7 @@ function A.handle()
   if what == "fan" then return reply(fan(args)) end
   if what == "seq" then return reply(seq(args)) end
   if what == "limited" then return reply(limited(args)) end
+  if what == "expire" then return reply(lim_expire()) end
   if what == "sleep" then
     local t0 = core.monotonic()
     t:sleep(tonumber(args.s) or 0.5)

@@ -47,7 +47,8 @@ local function token_value()
 end
 
 --- acquire(now) → token | nil, wait_seconds
-function L:acquire(now)
+-- (`now` is unused: the dict's TTLs run on nginx's clock, the same in every worker.)
+function L:acquire(now) -- luacheck: no unused args
   local n, dict, prefix = self.n, self.dict, self.prefix
   local start = math.random(n) -- spread workers over the slots
   local wait
@@ -78,7 +79,7 @@ function L:acquire(now)
 end
 
 --- release(token, now): the slot becomes free `per` s from now.
-function L:release(token, now)
+function L:release(token, now) -- luacheck: no unused args
   if not token then return end
   -- Only the owner re-sets the slot; if it expired (a request longer than
   -- `hold`) and another request took it, leave that one alone.
