@@ -15,7 +15,7 @@
 FUZZ_CC      ?= $(shell command -v clang-14 2>/dev/null || echo clang)
 FUZZ_BUILD   ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= json envelope query
+FUZZ_TARGETS ?= json envelope query http_response
 # Extra libFuzzer flags, e.g. FUZZ_ARGS="-jobs=4 -workers=4".
 FUZZ_ARGS    ?=
 # Extra -D flags for the targets, e.g. to skip the invariants of findings
@@ -28,10 +28,10 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -std=c99 -D_GNU_SOURCE \
                 -Wall -Wextra -Wno-unused-parameter -Wno-unused-function \
                 $(LUA54_CFLAGS) $(DEP_CFLAGS)
-FUZZ_LIBS    := $(LUA54_LIBS) -lcurl -lyajl -lcrypto -lm
+FUZZ_LIBS    := $(LUA54_LIBS) -lcurl -lyajl -lcrypto -lhttp_parser -lm
 # Only the pure parts of the core are linked (no client/transport): JSON,
-# envelopes, errors, query strings.
-FUZZ_CORE    := json_decode json_encode envelope error query
+# envelopes, errors, query strings, the HTTP answer parser.
+FUZZ_CORE    := json_decode json_encode envelope error query http_response util
 FUZZ_OBJS    := $(FUZZ_CORE:%=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
