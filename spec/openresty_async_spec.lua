@@ -38,7 +38,7 @@ local function fd_count(pid)
 end
 
 describe("OpenResty cosocket transport", function()
-  local dir, m, mtls, mbad, mrl, n1
+  local dir, m, mtls, mbad, mrl, m6, n1
 
   setup(function()
     dir = sh("mktemp -d"):gsub("%s+$", "")
@@ -47,14 +47,15 @@ describe("OpenResty cosocket transport", function()
     mtls = mock.start{ "--quiet", "--tls-cert", dir .. "/server.pem", "--tls-key", dir .. "/server.key" }
     mbad = mock.start{ "--quiet", "--tls-cert", dir .. "/bad.pem", "--tls-key", dir .. "/bad.key" }
     mrl = mock.start{ "--quiet", "--time-scale", "60", "--keyapi-rate-limit", "5" }
-    local env = string.format("MOCK_URL=%s MOCK_TLS_URL=%s MOCK_BAD_TLS_URL=%s MOCK_RL_URL=%s",
-      m.url, mtls.url:gsub("^http:", "https:"), mbad.url:gsub("^http:", "https:"), mrl.url)
+    m6 = mock.start{ "--quiet", "--host", "::1" }
+    local env = string.format("MOCK_URL=%s MOCK_TLS_URL=%s MOCK_BAD_TLS_URL=%s MOCK_RL_URL=%s MOCK_V6_URL='%s'",
+      m.url, mtls.url:gsub("^http:", "https:"), mbad.url:gsub("^http:", "https:"), mrl.url, m6.url)
     n1 = nginx.start("spec/support/nginx_async.conf.in", { WORKERS = 1, CA = dir .. "/ca.pem", ENV = env })
   end)
 
   teardown(function()
     if n1 then n1:stop() end
-    for _, x in ipairs{ m, mtls, mbad, mrl } do x:stop() end
+    for _, x in ipairs{ m, mtls, mbad, mrl, m6 } do x:stop() end
     os.execute("rm -rf '" .. dir .. "'")
   end)
 
@@ -102,6 +103,11 @@ describe("OpenResty cosocket transport", function()
     assert.is_true(r.elapsed < 3, ("32 x 1 s requests took %.3f s"):format(r.elapsed))
     assert.is_true(json(read(bg .. ".sleep")).slept >= 1.4)
     delay_all(m, nil)
+  end)
+
+  it("connects to an IPv6 literal", function()
+    local r = fan(2, "v6")
+    assert.same({ ["200"] = 2 }, r.statuses, core.json_encode(r))
   end)
 
   it("verifies TLS against lua_ssl_trusted_certificate, and fails an untrusted one with kind tls", function()

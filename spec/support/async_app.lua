@@ -17,13 +17,14 @@ local LIST = "/v1/tiktok/influencer/list/analytics?region=US&page_num=1&page_siz
 
 local function target_url(name)
   if name == "refused" then return "http://127.0.0.1:1" end
+  if name == "v6" then return os.getenv("MOCK_V6_URL") end
   local env = ({ plain = "MOCK_URL", tls = "MOCK_TLS_URL", badtls = "MOCK_BAD_TLS_URL", rl = "MOCK_RL_URL" })[name or "plain"]
   return os.getenv(env)
 end
 
 local function prepared(name, fresh)
   local url = assert(target_url(name), "no mock url for " .. tostring(name))
-  local scheme, host, port = url:match("^(https?)://([^:/]+):(%d+)")
+  local scheme, host, port = url:match("^(https?)://%[?([^/%]]-)%]?:(%d+)$")
   return { method = fresh and "POST" or "GET", scheme = scheme, host = host, port = tonumber(port),
     target = LIST, path = "/v1/tiktok/influencer/list/analytics",
     headers = { "Accept: application/json", "Authorization: Bearer " .. KEY },

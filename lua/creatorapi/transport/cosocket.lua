@@ -145,7 +145,9 @@ function T:connect(p, deadline, force_new)
   if budget <= 0 then return nil, fail("timeout", "timed out before connecting", false) end
   sock:settimeouts(ms(math.min(cto, budget)), ms(budget), ms(budget))
   local pool = (force_new and not p.fresh) and self:pool_name({ fresh = true }) or self:pool_name(p)
-  local ok, err = sock:connect(p.host, p.port, { pool = pool, pool_size = self.pool_size })
+  -- ngx_lua parses "host:port": an IPv6 literal needs its brackets back
+  local host = p.host:find(":", 1, true) and ("[" .. p.host .. "]") or p.host
+  local ok, err = sock:connect(host, p.port, { pool = pool, pool_size = self.pool_size })
   if not ok then
     return nil, fail(io_kind(err), string.format("connect to %s:%d failed: %s", p.host, p.port, err), false)
   end
