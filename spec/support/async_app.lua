@@ -89,7 +89,8 @@ local function seq(args)
 end
 
 local function limited(args)
-  local lim = shdict.new("creatorapi", "ka-rl", tonumber(args.limit) or 5, tonumber(args.per) or 1.05)
+  local lim = shdict.for_client("creatorapi", "keyapi", KEY,
+    { requests = tonumber(args.limit) or 5, per = tonumber(args.per) or 1.05 }, 10)
   local n, raws = tonumber(args.n) or 1, {}
   local t0 = core.monotonic()
   for i = 1, n do
@@ -99,6 +100,7 @@ local function limited(args)
       tok, wait = lim:acquire(t:now())
     end
     raws[i] = t:send(prepared("rl"))
+    assert(not lim.prefix:find(KEY, 1, true), "the API key is in a dict key")
     lim:release(tok, t:now())
     lim:add_credits(1)
   end

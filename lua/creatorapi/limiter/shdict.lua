@@ -41,6 +41,18 @@ function M.new(dict_name, key, n, per, opts)
   }, L)
 end
 
+--- for_client(dict_name, dialect, api_key, rate_limit, timeout) → limiter | nil:
+--- the limiter a client with `shared_dict = dict_name` uses. Keyed by dialect
+--- and a SHA-256 prefix of the API key (never the key itself), so every
+--- client of one key in any worker shares one budget. nil when rate_limit is
+--- false/absent (the budget counter then needs M.new with n = 1 anyway).
+function M.for_client(dict_name, dialect, api_key, rate_limit, timeout)
+  if not rate_limit then return nil end
+  local id = require("creatorapi.core").sha256(api_key or ""):sub(1, 16)
+  return M.new(dict_name, tostring(dialect) .. ":" .. id, rate_limit.requests, rate_limit.per,
+    { timeout = type(timeout) == "number" and timeout or nil })
+end
+
 local function token_value()
   seq = seq + 1
   return string.format("b%d:%d:%f", ngx.worker.pid(), seq, ngx.now())
