@@ -5,8 +5,8 @@
 --   lua_shared_dict creatorapi 1m;            -- nginx.conf, http {}
 --   local lim = require("creatorapi.limiter.shdict").new("creatorapi", "cv:" .. key_id, 60, 60)
 --
--- The dict holds n slot keys. acquire claims a free one with `add` (atomic
--- across workers: only one add of a missing key succeeds); release re-sets
+-- The dict holds n slot keys. acquire claims a free one with `safe_add` (atomic
+-- across workers: only one add of a missing key succeeds; never evicts) and release re-sets
 -- the slot with a TTL of `per`, so a slot is busy from before the request
 -- leaves until `per` s after its answer arrived. Two requests on one slot
 -- therefore reach the server at least `per` apart, and n slots allow at most
@@ -68,7 +68,8 @@ function L:acquire(now) -- luacheck: no unused args
     local i = (start + k - 1) % n + 1
     local key = prefix .. i
     local v = token_value()
-    local ok, err = dict:add(key, v, self.hold)
+    -- safe_add never evicts other keys (an evicted slot would be a free extra token)
+    local ok, err = dict:safe_add(key, v, self.hold)
     if ok then return { key = key, value = v } end
     if err ~= "exists" then
       -- "no memory": the dict is full; be conservative and wait
@@ -96,7 +97,7 @@ function L:release(token, now) -- luacheck: no unused args
   -- Only the owner re-sets the slot; if it expired (a request longer than
   -- `hold`) and another request took it, leave that one alone.
   if self.dict:get(token.key) == token.value then
-    self.dict:set(token.key, "r" .. token.value:sub(2), self.per)
+    self.dict:safe_set(token.key, "r" .. token.value:sub(2), self.per)
   end
 end
 
