@@ -221,4 +221,37 @@ describe("OpenResty cosocket transport", function()
       assert.is_true((r.statuses["429"] or 0) > 0, core.json_encode(r))
     end)
   end)
+
+  describe("the api_proxy example (SDK in a content handler)", function()
+    local np
+    setup(function()
+      np = nginx.start("examples/openresty/api_proxy/nginx.conf.in", { WORKERS = 1,
+        ENV = string.format("KEYAPI_API_KEY=%s KEYAPI_BASE_URL=%s", mock.DEMO.keyapi_key, m.url) })
+    end)
+    teardown(function() if np then np:stop() end end)
+
+    it("answers 8 concurrent /creators in about one upstream round-trip", function()
+      if not core.context then
+        pending("needs the issue-7 client (transport = cosocket, shared_dict) from main")
+        return
+      end
+      local body, code = np:get("/creators?region=US&size=3")
+      assert.equal(200, code, body .. np:error_log())
+      assert.equal(3, #json(body).creators)
+      delay_all(m, DELAY)
+      local urls = {}
+      for i = 1, 8 do urls[i] = string.format("'%s/creators?size=2&i=%d'", np.url, i) end
+      local t0 = core.monotonic()
+      local out = nginx.curl_parallel(urls)
+      local secs = core.monotonic() - t0
+      delay_all(m, nil)
+      local count = 0
+      for line in out:gmatch("[^\n]+") do
+        assert.equal(2, #json(line).creators, line)
+        count = count + 1
+      end
+      assert.equal(8, count)
+      assert.is_true(secs < 8 * DELAY / 2, ("8 SDK calls took %.3f s: not concurrent"):format(secs))
+    end)
+  end)
 end)
