@@ -40,6 +40,7 @@ M.COSOCKET_PHASES = {
 }
 
 local DEFAULT_MAX_BODY = 64 * 1024 * 1024
+local NO_LIMIT = 24 * 86400 -- `false` timeouts: about 24 days, like the curl transport
 local READ_CHUNK = 64 * 1024
 local fresh_seq = 0
 
@@ -141,7 +142,8 @@ end
 function T:connect(p, deadline, force_new)
   local sock = ngx.socket.tcp()
   local budget = deadline - self:now()
-  local cto = p.connect_timeout or self.default_connect_timeout
+  local cto = p.connect_timeout
+  if cto == false then cto = NO_LIMIT elseif cto == nil then cto = self.default_connect_timeout end
   if budget <= 0 then return nil, fail("timeout", "timed out before connecting", false) end
   sock:settimeouts(ms(math.min(cto, budget)), ms(budget), ms(budget))
   local pool = (force_new and not p.fresh) and self:pool_name({ fresh = true }) or self:pool_name(p)
@@ -172,7 +174,7 @@ function T:read_answer(sock, deadline)
   while true do
     local left = deadline - self:now()
     if left <= 0 then return nil, fail("timeout", "timed out waiting for the answer", true), got end
-    sock:settimeouts(nil, nil, ms(left))
+    sock:settimeouts(ms(left), ms(left), ms(left))
     local data, err = sock:receiveany(READ_CHUNK)
     local r, kind, msg
     if data then
@@ -200,7 +202,8 @@ function T:exchange(p, deadline, force_new)
   local sock, cerr, reused = self:connect(p, deadline, force_new)
   if not sock then return cerr, false end
   local left = deadline - self:now()
-  sock:settimeouts(nil, ms(math.max(left, 0.001)), nil)
+  left = ms(math.max(left, 0.001))
+  sock:settimeouts(left, left, left)
   local n, err = sock:send(M.request_bytes(p))
   if not n then
     sock:close()
@@ -228,7 +231,9 @@ end
 --- I/O failures.
 function T:send(p)
   if self.closed then return fail("network", "transport closed", false) end
-  local deadline = self:now() + (p.timeout or self.default_timeout)
+  local timeout = p.timeout
+  if timeout == false then timeout = NO_LIMIT elseif timeout == nil then timeout = self.default_timeout end
+  local deadline = self:now() + timeout
   local raw, again = self:exchange(p, deadline, false)
   if again and not p.fresh then
     self.stats.resent = self.stats.resent + 1
