@@ -2,7 +2,7 @@
 --- the lead's engine lands). p.delay (s): completes by timer; p.pipe: the
 --- transfer waits on the read end of a real pipe (fd interest "in"); the test
 --- writes to p.pipe_w. Completed raw: { status = 200, body = p.body or "ok" }.
-local uv = require "luv"
+local uv = require("creatorapi.async.luv").uv()
 local M = {}
 
 function M.new()
