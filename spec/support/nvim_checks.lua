@@ -1,3 +1,4 @@
+-- luacheck: globals vim
 -- Runs inside headless Neovim (spec/nvim_spec.lua):
 --   nvim --headless -u NONE -c "luafile spec/support/nvim_checks.lua"
 -- env: CREATORAPI_ROOT (the worktree), NVIM_CHECKS_OUT (result file),
