@@ -3,12 +3,12 @@
 -- lead's core.curl_engine exists; then the same checks on the real engine.
 local root = os.getenv("PWD")
 
-local function nvim_checks(engine, extra_env)
+local function nvim_checks(engine, extra_env, script)
   local outf = os.tmpname()
   local cmd = string.format(
     "CREATORAPI_ROOT=%q NVIM_CHECKS_OUT=%q NVIM_CHECKS_ENGINE=%s %s " ..
-    "timeout 60 nvim --headless -u NONE -i NONE -n -c 'luafile %s/spec/support/nvim_checks.lua' </dev/null >/dev/null 2>&1",
-    root, outf, engine, extra_env or "", root)
+    "timeout 60 nvim --headless -u NONE -i NONE -n -c 'luafile %s/spec/support/%s' </dev/null >/dev/null 2>&1",
+    root, outf, engine, extra_env or "", root, script or "nvim_checks.lua")
   os.execute(cmd)
   local res, f = {}, io.open(outf)
   for line in f:lines() do
@@ -33,4 +33,21 @@ describe("Neovim host (fake engine)", function()
       assert.is_true(res[name].ok, res[name].detail)
     end)
   end
+end)
+
+describe("Neovim example :CreatorSearch (examples/nvim)", function()
+  if not has_nvim() then pending("nvim not installed"); return end
+  local mock = require "support.mock"
+  local m = mock.start{ "--quiet" }
+  local res = nvim_checks("real", string.format("KEYAPI_API_BASE_URL=%q KEYAPI_TOKEN=%q",
+    m.url, mock.DEMO.keyapi_key), "nvim_example.lua")
+  m:stop()
+  it("shows one page of influencers in a scratch buffer", function()
+    assert.is_not_nil(res.example, "the example did not run")
+    assert.is_true(res.example.ok, res.example.detail)
+  end)
+  it("reports the loop's missed ticks (blocking until the engine lands)", function()
+    assert.is_not_nil(res.example_ticks)
+    print("example " .. res.example_ticks.detail)
+  end)
 end)
