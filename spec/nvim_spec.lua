@@ -35,6 +35,23 @@ describe("Neovim host (fake engine)", function()
   end
 end)
 
+describe("Neovim host (real engine + mock)", function()
+  if not has_nvim() then pending("nvim not installed"); return end
+  local core = require "creatorapi.core"
+  if type(core.curl_engine) ~= "function" then pending("core.curl_engine not built yet"); return end
+  local mock = require "support.mock"
+  local m = mock.start{ "--quiet" }
+  local res = nvim_checks("real", string.format("CREATORAPI_MOCK_URL=%q KEYAPI_TOKEN=%q",
+    m.url, mock.DEMO.keyapi_key))
+  m:stop()
+  for _, name in ipairs({ "ticks", "concurrent8", "schedule" }) do
+    it(name, function()
+      assert.is_not_nil(res[name], "check did not run: " .. name)
+      assert.is_true(res[name].ok, res[name].detail)
+    end)
+  end
+end)
+
 describe("Neovim example :CreatorSearch (examples/nvim)", function()
   if not has_nvim() then pending("nvim not installed"); return end
   local mock = require "support.mock"

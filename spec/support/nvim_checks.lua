@@ -19,12 +19,19 @@ local host = require "creatorapi.async.luv"
 local luvt = require "creatorapi.transport.luv"
 local real = os.getenv("NVIM_CHECKS_ENGINE") == "real"
 local CTX, P
+local arm = function() end      -- real: program the mock's next answers late
 if real then
   local core = require "creatorapi.core"
-  CTX = core.context{ base_url = os.getenv("CREATORAPI_MOCK_URL"), dialect = "keyapi",
-    api_key = "test-key" }
-  P = function(delay_ms) return assert(CTX:prepare{ method = "GET",
-    path = "/_mock/delay", query = { ms = delay_ms } }) end
+  local url = os.getenv("CREATORAPI_MOCK_URL")
+  CTX = core.context{ base_url = url, dialect = "keyapi", api_key = os.getenv("KEYAPI_TOKEN") }
+  arm = function(delay_ms, count)
+    os.execute(string.format("curl -s -o /dev/null -X POST -H 'Content-Type: application/json' " ..
+      "--data-binary '{\"kind\":\"delay\",\"delay\":%g,\"count\":%d}' %s/_mock/faults",
+      delay_ms / 1000, count, url))
+  end
+  P = function() return assert(CTX:prepare{ method = "GET", retry = "safe",
+    path = "/v1/tiktok/influencer/list/analytics",
+    query = { region = "US", page_num = 1, page_size = 10 } }) end
 else
   local fake = require "support.fake_engine"
   luvt._reset(function() return fake.new() end)
@@ -41,6 +48,7 @@ end
 -- 1. a 10 ms timer keeps ticking during a 500 ms call
 check("ticks", function()
   local ticks, tick = 0, uv.new_timer()
+  arm(500, 1)
   local t0 = uv.hrtime()
   tick:start(10, 10, function() ticks = ticks + 1 end)
   local task = host.spawn(function() return t:send(P(500)) end)
@@ -53,6 +61,7 @@ end)
 
 -- 2. 8 concurrent coroutines finish in about one round-trip
 check("concurrent8", function()
+  arm(200, 8)
   local t0, tasks = uv.hrtime(), {}
   for i = 1, 8 do tasks[i] = host.spawn(function() return t:send(P(200)) end) end
   host.run_until(function()
