@@ -83,6 +83,17 @@ function M.spawn(fn, on_done, ...)
   return task
 end
 
+--- True when co (default: the running coroutine) is a task spawned here.
+function M.is_task(co)
+  co = co or coroutine.running()
+  return co ~= nil and tasks[co] ~= nil
+end
+
+--- True when a libuv loop can host tasks here (Neovim, or luv installed).
+function M.available()
+  return M.uv() ~= nil
+end
+
 --- Number of running spawned tasks (for tests).
 function M.running()
   local n = 0

@@ -140,10 +140,11 @@ function M.new(ctx, _opts)
   return setmetatable({ ctx = ctx, max_body = cfg.max_body, closed = false }, T)
 end
 
+--- True inside a task of the uv host driver (creatorapi.async.luv.spawn):
+--- only there is someone resuming the coroutine from the loop. send/sleep
+--- also work in any other coroutine that yields M.WAIT to its resumer.
 function T:available()
-  if self.closed or not host.uv() then return false end
-  local co, main = coroutine.running()
-  return co ~= nil and not main
+  return not self.closed and host.available() and host.is_task()
 end
 
 function T:send(p)
