@@ -111,6 +111,9 @@ function M.run_until(pred, timeout)
     return false, "timeout"
   end
   local uv = assert(M.uv(), "creatorapi.async.luv: no luv module")
+  if coroutine.running() and select(2, coroutine.running()) ~= true then
+    error("creatorapi.async.luv.run_until: must not run inside a coroutine (nor a uv callback)", 2)
+  end
   local deadline = timeout and uv.hrtime() + timeout * 1e9
   while not pred() do
     if deadline and uv.hrtime() > deadline then return false, "timeout" end

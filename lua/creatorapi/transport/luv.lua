@@ -30,6 +30,7 @@ local function state()
     waiting = setmetatable({}, { __mode = "v" }), -- id → coroutine (weak)
     results = {},                                -- id → raw, until picked up
     abandoned = {},                              -- ids queued by guards
+    live = {},                                   -- id → true while in the engine
     timer = uv.new_timer(),
   }
   return H
@@ -43,31 +44,39 @@ local function drain_abandoned(h)
   h.abandoned = {}
   for _, id in ipairs(ids) do
     h.waiting[id], h.results[id] = nil, nil
-    h.eng:remove(id)
+    if h.live[id] then h.live[id] = nil; h.eng:remove(id) end
   end
   apply(h)
 end
 
-local function on_timeout()
-  local h = H
+-- uv callbacks run protected: an error is reported, never raised into luv.
+local function protected(fn, ...)
+  local ok, err = pcall(fn, ...)
+  if not ok then host.report(err) end
+end
+
+local function timeout_step(h)
   drain_abandoned(h)
   local done = h.eng:timeout_action()
   apply(h)
   finish(h, done)
 end
 
-local function poll_cb(fd)
-  return function(err, events)
-    local h = H
-    drain_abandoned(h)
-    local r, w = true, true                -- on a poll error: both
-    if not err and events then
-      r, w = events:find("r", 1, true) ~= nil, events:find("w", 1, true) ~= nil
-    end
-    local done = h.eng:socket_action(fd, r, w)
-    apply(h)
-    finish(h, done)
+local function on_timeout() protected(timeout_step, H) end
+
+local function socket_step(h, fd, err, events)
+  drain_abandoned(h)
+  local r, w = true, true                  -- on a poll error: both
+  if not err and events then
+    r, w = events:find("r", 1, true) ~= nil, events:find("w", 1, true) ~= nil
   end
+  local done = h.eng:socket_action(fd, r, w)
+  apply(h)
+  finish(h, done)
+end
+
+local function poll_cb(fd)
+  return function(err, events) protected(socket_step, H, fd, err, events) end
 end
 
 local function close_poll(h, fd)
@@ -104,7 +113,7 @@ end
 function finish(h, done)
   for _, d in ipairs(done or {}) do
     local co = h.waiting[d.id]
-    h.waiting[d.id] = nil
+    h.waiting[d.id], h.live[d.id] = nil, nil
     if co and coroutine.status(co) == "suspended" then
       h.results[d.id] = d.raw
       host.resume(co, M.WAIT)
@@ -157,7 +166,7 @@ function T:send(p)
     return { kind = "network", message = tostring(err), sent = false }
   end
   local g, live = guard(h, id) -- on this coroutine's stack while it waits
-  h.waiting[id] = co
+  h.waiting[id], h.live[id] = co, true
   apply(h)
   while h.results[id] == nil do coroutine.yield(M.WAIT) end
   local raw = h.results[id]
