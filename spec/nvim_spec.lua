@@ -68,3 +68,25 @@ describe("Neovim example :CreatorSearch (examples/nvim)", function()
     print("example " .. res.example_ticks.detail)
   end)
 end)
+
+describe("Neovim: the clients on transport luv (iterator, wait_task)", function()
+  if not has_nvim() then pending("nvim not installed"); return end
+  local mock = require "support.mock"
+  local m = mock.start{ "--quiet", "--time-scale", "600" }
+  local res = nvim_checks("real", string.format("CREATORAPI_MOCK_URL=%q", m.url),
+    "nvim_client_checks.lua")
+  m:stop()
+  for _, name in ipairs({ "iterator", "wait_task" }) do
+    local r = res[name]
+    if r and not r.ok and r.detail:match("^clients without") then
+      pending(name .. ": " .. r.detail)
+    elseif r and not r.ok and r.detail == "" then
+      pending(name .. ": waits for the transport option")
+    else
+      it(name .. " does not freeze vim.loop", function()
+        assert.is_not_nil(r, "check did not run: " .. name)
+        assert.is_true(r.ok, r.detail)
+      end)
+    end
+  end
+end)
