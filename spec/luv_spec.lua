@@ -46,27 +46,30 @@ describe("luv transport on a fake engine", function()
 
   it("waits on real fds: poll interest, remove, fd reuse gets a new handle", function()
     local t = luvt.new(CTX)
-    local fds = {}
-    local body = run(function()
+    local made, real_new_poll = {}, uv.new_poll
+    uv.new_poll = function(fd)
+      local hd = real_new_poll(fd)
+      made[#made + 1] = { fd = fd, handle = hd }
+      return hd
+    end
+    local ok, body = pcall(run, function()
       local out = {}
       for i = 1, 3 do
         local p = { pipe = true }
         local w = uv.new_timer()
-        w:start(20, 0, function()
-          w:close(); uv.fs_write(p.pipe_w, "x" .. i, -1)
-        end)
-        host.spawn(function() end)  -- unrelated task: must not disturb
-        local raw
-        -- the write happens from the uv loop while we are suspended
-        local ok = pcall(function() raw = t:send(p) end)
-        assert.is_true(ok)
-        out[i] = raw.body
-        fds[i] = next(luvt._state().polls) -- nil: the poll handle was closed
+        w:start(20, 0, function() w:close(); uv.fs_write(p.pipe_w, "x" .. i, -1) end)
+        out[i] = t:send(p).body
+        assert(next(luvt._state().polls) == nil, "poll handle left after remove")
       end
       return table.concat(out, ",")
     end)
+    uv.new_poll = real_new_poll
+    assert.is_true(ok, body)
     assert.equal("x1,x2,x3", body)
-    assert.is_nil(fds[1]); assert.is_nil(fds[3])
+    assert.equal(3, #made)                        -- one new handle per transfer
+    assert.equal(made[1].fd, made[3].fd)          -- the fd number was reused
+    assert.are_not.equal(made[1].handle, made[3].handle)
+    assert.is_true(made[1].handle:is_closing())
   end)
 
   it("sleep yields to the loop: a 10 ms timer keeps ticking", function()
