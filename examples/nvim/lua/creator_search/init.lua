@@ -1,3 +1,4 @@
+-- luacheck: globals vim
 --- Example plugin: KeyAPI influencer search on Neovim's loop.
 -- The request runs in a coroutine spawned on the uv host driver
 -- (creatorapi.async.luv); the result is delivered through vim.schedule, so
