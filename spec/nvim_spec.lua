@@ -27,7 +27,7 @@ end
 describe("Neovim host (fake engine)", function()
   if not has_nvim() then pending("nvim not installed"); return end
   local res = nvim_checks("fake")
-  for _, name in ipairs({ "ticks", "concurrent8", "schedule" }) do
+  for _, name in ipairs({ "ticks", "concurrent8", "schedule", "api_after_send" }) do
     it(name, function()
       assert.is_not_nil(res[name], "check did not run: " .. name)
       assert.is_true(res[name].ok, res[name].detail)
@@ -44,7 +44,7 @@ describe("Neovim host (real engine + mock)", function()
   local res = nvim_checks("real", string.format("CREATORAPI_MOCK_URL=%q KEYAPI_TOKEN=%q",
     m.url, mock.DEMO.keyapi_key))
   m:stop()
-  for _, name in ipairs({ "ticks", "concurrent8", "schedule" }) do
+  for _, name in ipairs({ "ticks", "concurrent8", "schedule", "api_after_send" }) do
     it(name, function()
       assert.is_not_nil(res[name], "check did not run: " .. name)
       assert.is_true(res[name].ok, res[name].detail)

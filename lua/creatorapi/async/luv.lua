@@ -44,7 +44,8 @@ local function deliver(fn, ...)
     local ok, err = pcall(fn, (table.unpack or unpack)(args, 1, n))
     if not ok then M.report(err) end
   end
-  if M.in_nvim() then rawget(_G, "vim").schedule(call) else call() end
+  local vim = rawget(_G, "vim")
+  if vim and vim.schedule and vim.in_fast_event() then vim.schedule(call) else call() end
 end
 
 local function finish(task, ok, ...)
@@ -71,6 +72,19 @@ function M._after(co, ok, ...)
     end
   end
   return ok
+end
+
+--- Resumes co from a uv callback. In Neovim uv callbacks are "fast events"
+--- (no vim.api): the resume is deferred with vim.schedule, so a task body
+--- may call vim.api after a request.
+function M.wake(co, ...)
+  local vim = rawget(_G, "vim")
+  if vim and vim.schedule and vim.in_fast_event() then
+    local n, args = select("#", ...), { ... }
+    vim.schedule(function() M.resume(co, (table.unpack or unpack)(args, 1, n)) end)
+    return true
+  end
+  return M.resume(co, ...)
 end
 
 --- spawn(fn [, on_done]) → task {done, ok, results}. on_done(ok, ...) gets

@@ -7,7 +7,8 @@
 -- completed. No Lua runs inside libcurl: the engine records interest in C.
 --
 -- send/sleep must run inside a coroutine; the coroutine yields M.WAIT and is
--- resumed from the uv loop through creatorapi.async.luv.resume. A coroutine
+-- resumed from the uv loop through creatorapi.async.luv.wake (in Neovim:
+-- deferred with vim.schedule, out of the fast-event context). A coroutine
 -- dropped mid-request (only this module still knows it, weakly) is
 -- collected; its guard queues eng:remove(id), done at the next engine entry.
 local host = require "creatorapi.async.luv"
@@ -116,7 +117,7 @@ function finish(h, done)
     h.waiting[d.id], h.live[d.id] = nil, nil
     if co and coroutine.status(co) == "suspended" then
       h.results[d.id] = d.raw
-      host.resume(co, M.WAIT)
+      host.wake(co, M.WAIT)
     end
   end
 end
@@ -182,7 +183,7 @@ function T:sleep(seconds)
   t:start(math.max(0, math.floor((seconds or 0) * 1000 + 0.5)), 0, function()
     fired = true
     t:close()
-    host.resume(co, M.WAIT)
+    host.wake(co, M.WAIT)
   end)
   while not fired do coroutine.yield(M.WAIT) end
 end
