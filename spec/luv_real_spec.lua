@@ -13,7 +13,7 @@ local function ka_req()
     retry = "safe" }
 end
 
-describe("luv transport on the real engine", function()
+describe("luv transport on the real engine #jit", function()
   if type(core.curl_engine) ~= "function" or type(core.context) ~= "function" then
     pending("core.curl_engine / core.context not in this build yet")
     return

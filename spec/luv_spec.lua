@@ -11,7 +11,7 @@ local CTX = { config = function() return { max_body = 1e6 } end }
 
 local function run(fn) return host.run(fn) end
 
-describe("luv transport on a fake engine", function()
+describe("luv transport on a fake engine #jit", function()
   local eng
   before_each(function()
     luvt._reset(function() eng = fake.new(); return eng end)
