@@ -72,6 +72,34 @@ describe("luv transport on a fake engine #jit", function()
     assert.is_true(made[1].handle:is_closing())
   end)
 
+  it("a poll error is passed on as readable + writable", function()
+    local t = luvt.new(CTX)
+    local cbs, real_new_poll = {}, uv.new_poll
+    uv.new_poll = function(fd)
+      local hd = real_new_poll(fd)
+      return setmetatable({}, { __index = function(_, k)
+        if k == "start" then
+          return function(_, ev, cb) cbs[#cbs + 1] = cb; return hd:start(ev, cb) end
+        end
+        return function(_, ...) return hd[k](hd, ...) end
+      end })
+    end
+    local ok, body = pcall(run, function()
+      local p = { pipe = true }
+      local w = uv.new_timer()
+      w:start(10, 0, function()
+        w:close()
+        uv.fs_write(p.pipe_w, "e", -1)
+        cbs[1]("EBADF: simulated", nil)  -- what luv passes on a poll error
+      end)
+      return t:send(p).body
+    end)
+    uv.new_poll = real_new_poll
+    assert.is_true(ok, body)
+    assert.equal("e", body)
+    assert.same({ r = true, w = true }, { r = eng.last_action.r, w = eng.last_action.w })
+  end)
+
   it("sleep yields to the loop: a 10 ms timer keeps ticking", function()
     local t = luvt.new(CTX)
     local ticks, tick = 0, uv.new_timer()

@@ -62,7 +62,8 @@ function M.new()
     return done
   end
 
-  function eng:socket_action(fd, r, _w)
+  function eng:socket_action(fd, r, w)
+    self.last_action = { fd = fd, r = r, w = w }
     local done = {}
     for id, t in pairs(T) do
       if t.fd == fd and r then
