@@ -22,6 +22,7 @@ function M.new()
   end
 
   function eng:add(_ctx, p)
+    if p.fail then error("fake: cannot add") end
     self.next_id, self.adds = self.next_id + 1, self.adds + 1
     local id = self.next_id
     local t = { id = id, p = p }

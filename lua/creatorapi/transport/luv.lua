@@ -115,9 +115,9 @@ function finish(h, done)
   for _, d in ipairs(done or {}) do
     local co = h.waiting[d.id]
     h.waiting[d.id], h.live[d.id] = nil, nil
-    if co and coroutine.status(co) == "suspended" then
-      h.results[d.id] = d.raw
-      host.wake(co, M.WAIT)
+    if co then
+      h.results[d.id] = d.raw        -- picked up by send's loop when resumed
+      if coroutine.status(co) == "suspended" then host.wake(co, M.WAIT) end
     end
   end
 end
@@ -161,8 +161,9 @@ function T:send(p)
   local co = current("send")
   local h = state()
   drain_abandoned(h)
-  local id, err = h.eng:add(self.ctx, p)
-  if not id then
+  local ok, id, err = pcall(h.eng.add, h.eng, self.ctx, p)
+  if not ok or not id then
+    err = ok and err or id
     apply(h)
     return { kind = "network", message = tostring(err), sent = false }
   end
