@@ -1,0 +1,55 @@
+-- luacheck: globals vim
+-- Headless Neovim: the public clients with transport = "luv" inside host
+-- tasks — ka:each_influencer (3 pages) and cv:wait_task must not freeze
+-- vim.loop. env: CREATORAPI_ROOT, NVIM_CHECKS_OUT, CREATORAPI_MOCK_URL
+-- (mock started with --time-scale 600). Lines: "<name> ok|FAIL|PENDING <detail>".
+local root = os.getenv("CREATORAPI_ROOT")
+package.path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. package.path
+package.cpath = root .. "/build/jit/?.so;" .. package.cpath
+local out = assert(io.open(os.getenv("NVIM_CHECKS_OUT"), "w"))
+local uv, host = vim.loop, require "creatorapi.async.luv"
+local creatorapi = require "creatorapi"
+local url = os.getenv("CREATORAPI_MOCK_URL")
+
+local ok_ka, ka = pcall(creatorapi.keyapi, { base_url = url, api_key = "kapi_demo_key_0001",
+  transport = "luv" })
+local ok_cv, cv = pcall(creatorapi.creativault, { base_url = url, api_key = "cv_live_demo_key_0001",
+  user_identity = "demo@creatorapi.test", transport = "luv" })
+
+-- Runs fn as a host task while a 10 ms timer ticks → ok, detail.
+local function ticking(fn)
+  local ticks, tick, t0 = 0, uv.new_timer(), uv.hrtime()
+  tick:start(10, 10, function() ticks = ticks + 1 end)
+  local task = host.spawn(fn)
+  host.run_until(function() return task.done end, 30)
+  tick:stop(); tick:close()
+  local el = (uv.hrtime() - t0) / 1e6
+  local missed = math.floor(el / 10) - ticks
+  return task.ok and task.results[1] == true and missed <= 2,
+    string.format("missed=%d elapsed_ms=%d %s", missed, el, tostring(task.results[2] or ""))
+end
+
+if not (ok_ka and ok_cv) then
+  out:write("iterator PENDING clients without transport option: ", tostring(ok_ka and cv or ka), "\n")
+  out:write("wait_task PENDING\n")
+else
+  out:write(string.format("iterator %s %s\n", (function()
+    local ok, detail = ticking(function()
+      local n = 0
+      for _ in ka:each_influencer({ region = "US" }, { max_items = 30 }) do n = n + 1 end
+      return n == 30, "rows=" .. n
+    end)
+    return ok and "ok" or "FAIL", detail
+  end)()))
+  out:write(string.format("wait_task %s %s\n", (function()
+    local ok, detail = ticking(function()
+      local sub = assert(cv:submit_task{ task_type = "FILE_UPLOAD", platform = "tiktok",
+        task_name = "nvim", values = { "creator_demo", "jane.doe" } })
+      local st, err = cv:wait_task(sub.data.task_id, { interval = 0.2 })
+      return st ~= nil, st and st.status or tostring(err)
+    end)
+    return ok and "ok" or "FAIL", detail
+  end)()))
+end
+out:close()
+vim.cmd("qa!")
