@@ -55,8 +55,10 @@ check("ticks", function()
   host.run_until(function() return task.done end, 5)
   tick:stop(); tick:close()
   local el = (uv.hrtime() - t0) / 1e6
+  -- A blocked loop misses ~49 of 50 ticks; uv repeat-timer drift on a loaded
+  -- 2-core CI machine accounts for a few, hence the bound of 5.
   local missed = math.floor(el / 10) - ticks
-  report("ticks", task.ok and missed <= 1, string.format("missed=%d elapsed_ms=%d", missed, el))
+  report("ticks", task.ok and missed <= 5, string.format("missed=%d elapsed_ms=%d", missed, el))
 end)
 
 -- 2. 8 concurrent coroutines finish in about one round-trip

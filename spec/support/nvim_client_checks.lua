@@ -24,8 +24,10 @@ local function ticking(fn)
   host.run_until(function() return task.done end, 30)
   tick:stop(); tick:close()
   local el = (uv.hrtime() - t0) / 1e6
+  -- A blocked loop misses ~49 of 50 ticks; uv repeat-timer drift on a loaded
+  -- 2-core CI machine accounts for a few, hence the bound of 5.
   local missed = math.floor(el / 10) - ticks
-  return task.ok and task.results[1] == true and missed <= 2,
+  return task.ok and task.results[1] == true and missed <= 5,
     string.format("missed=%d elapsed_ms=%d %s", missed, el, tostring(task.results[2] or ""))
 end
 
