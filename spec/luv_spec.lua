@@ -116,7 +116,7 @@ describe("luv transport on a fake engine #jit", function()
     run(function() t:sleep(0.3) end)
     tick:stop(); tick:close()
     local el = (uv.hrtime() - t0) / 1e9
-    assert.is_true(el >= 0.29, "slept " .. el)
+    assert.is_true(el >= 0.25, "slept " .. el) -- uv timers round to ms and start from the cached loop time
     assert.is_true(ticks >= 25, "ticks " .. ticks)
   end)
 
