@@ -1,8 +1,10 @@
--- creatorapi.core client (src/client.c, transport.c, envelope.c, error.c)
+-- The core client path: core.context (prepare/parse/decide) + the request
+-- loop on the curl transport (spec/support/core_client.lua), envelope.c, error.c
 -- against real sockets: a LuaSocket HTTP peer (spec/support/raw_http_server.lua,
 -- run with lua5.4 as a child process) and `openssl s_server` for TLS.
 -- Tagged #jit so the Makefile's LuaJIT run covers it too.
 local core = require "creatorapi.core"
+local make_core_client = require "support.core_client"
 
 local peer = require "support.peer"
 local free_port, wait_port, spawn, control, server_log =
@@ -19,13 +21,13 @@ describe("core client #jit", function()
     local cfg = { base_url = base, dialect = "creativault", api_key = KEY, user_identity = IDENT,
                   max_retries = 0 }
     for k, v in pairs(extra or {}) do cfg[k] = v end
-    return core.client(cfg)
+    return make_core_client(cfg)
   end
 
   local function ka_client(extra)
     local cfg = { base_url = base, dialect = "keyapi", api_key = KEY, max_retries = 0 }
     for k, v in pairs(extra or {}) do cfg[k] = v end
-    return core.client(cfg)
+    return make_core_client(cfg)
   end
 
   lazy_setup(function()
@@ -137,7 +139,7 @@ describe("core client #jit", function()
     end)
 
     it("sends through the configured proxy", function()
-      local c = core.client { base_url = "http://api.example.invalid", dialect = "creativault",
+      local c = make_core_client { base_url = "http://api.example.invalid", dialect = "creativault",
         proxy = "http://127.0.0.1:" .. port }
       local res = assert(c:request { method = "GET", path = "/cv/ok", query = { a = 1 } })
       assert.equal(200, res.status)
@@ -365,7 +367,7 @@ describe("core client #jit", function()
 
     it("reports connection refused as a retryable network error", function()
       local dead = free_port()
-      local c = core.client { base_url = "http://127.0.0.1:" .. dead, dialect = "creativault", api_key = KEY,
+      local c = make_core_client { base_url = "http://127.0.0.1:" .. dead, dialect = "creativault", api_key = KEY,
                               max_retries = 0 }
       local res, err = c:request { method = "GET", path = "/x" }
       assert.is_nil(res)
@@ -410,12 +412,12 @@ describe("core client #jit", function()
       end
       assert.equal("creatorapi: auth (HTTP 401, code 40101, request_id req_40101): cv error 40101",
         tostring(err2))
-      local s = tostring(core.client { base_url = "https://user:pw@api.example.com/", dialect = "creativault",
+      local s = tostring(make_core_client { base_url = "https://user:pw@api.example.com/", dialect = "creativault",
         api_key = KEY, user_identity = IDENT })
-      assert.matches("^creatorapi%.Client %(creativault, https://api%.example%.com%): 0x", s)
+      assert.matches("^creatorapi%.Context %(creativault, https://api%.example%.com%): 0x", s)
       assert.is_nil(s:find(KEY, 1, true))
       assert.is_nil(s:find("pw", 1, true))
-      assert.matches("^creatorapi%.Client %(keyapi, http://127%.0%.0%.1:%d+%)", tostring(ka_client()))
+      assert.matches("^creatorapi%.Context %(keyapi, http://127%.0%.0%.1:%d+%)", tostring(ka_client()))
       c:close()
     end)
   end)
@@ -530,27 +532,27 @@ describe("core client #jit", function()
     if _VERSION == "Lua 5.4" and not jit then
       it("closes through a to-be-closed variable", function()
         local chunk = assert(load([[
-          local core, base = ...
-          local c <close> = core.client { base_url = base, dialect = "keyapi" }
+          local make_core_client, base = ...
+          local c <close> = make_core_client { base_url = base, dialect = "keyapi" }
           return c
         ]]))
-        local c = chunk(core, base)
+        local c = chunk(make_core_client, base)
         assert.matches("closed", tostring(c))
       end)
     end
 
     it("rejects invalid config", function()
-      assert.has_error(function() core.client { dialect = "creativault" } end)
-      assert.has_error(function() core.client { base_url = "ftp://x", dialect = "creativault" } end)
-      assert.has_error(function() core.client { base_url = base, dialect = "other" } end)
-      assert.has_error(function() core.client { base_url = base, dialect = "keyapi", timeout = 0 } end)
-      assert.has_error(function() core.client { base_url = base, dialect = "keyapi", insecure = "yes" } end)
-      assert.has_error(function() core.client { base_url = base, dialect = "keyapi", max_body = -1 } end)
-      assert.has_error(function() core.client { base_url = base, dialect = "keyapi", max_body = 1.5 } end)
-      assert.has_error(function() core.client { base_url = base, dialect = "keyapi", max_depth = 0 } end)
-      core.client({ base_url = base, dialect = "keyapi", max_body = 1048576.0, max_depth = 10.0 }):close()
+      assert.has_error(function() make_core_client { dialect = "creativault" } end)
+      assert.has_error(function() make_core_client { base_url = "ftp://x", dialect = "creativault" } end)
+      assert.has_error(function() make_core_client { base_url = base, dialect = "other" } end)
+      assert.has_error(function() make_core_client { base_url = base, dialect = "keyapi", timeout = 0 } end)
+      assert.has_error(function() make_core_client { base_url = base, dialect = "keyapi", insecure = "yes" } end)
+      assert.has_error(function() make_core_client { base_url = base, dialect = "keyapi", max_body = -1 } end)
+      assert.has_error(function() make_core_client { base_url = base, dialect = "keyapi", max_body = 1.5 } end)
+      assert.has_error(function() make_core_client { base_url = base, dialect = "keyapi", max_depth = 0 } end)
+      make_core_client({ base_url = base, dialect = "keyapi", max_body = 1048576.0, max_depth = 10.0 }):close()
       -- false disables a timeout
-      local c = core.client { base_url = base, dialect = "creativault", timeout = false, connect_timeout = false }
+      local c = make_core_client { base_url = base, dialect = "creativault", timeout = false, connect_timeout = false }
       assert(c:request { method = "GET", path = "/cv/ok" })
       c:close()
     end)
@@ -559,10 +561,11 @@ describe("core client #jit", function()
       package.loaded["creatorapi.core"] = nil
       local core2 = require "creatorapi.core"
       assert.equal(core.error_mt, core2.error_mt)
-      local c = core2.client { base_url = base, dialect = "creativault" }
-      local _, err = c:request { method = "GET", path = "/cv/err/40401/404" }
+      local ctx = core2.context { base_url = base, dialect = "creativault" }
+      local p = assert(ctx:prepare { method = "GET", path = "/cv/err/40401/404" })
+      local _, err = ctx:parse(p, { status = 404, body = '{"success":false,"error":{"code":40401,"message":"x"}}' })
       assert.equal(core.error_mt, getmetatable(err))
-      c:close()
+      ctx:close()
       package.loaded["creatorapi.core"] = core
     end)
   end)
@@ -591,7 +594,7 @@ describe("core client TLS #jit", function()
   end)
 
   it("refuses an untrusted certificate with a tls error", function()
-    local c = core.client { base_url = "https://127.0.0.1:" .. port, dialect = "creativault", api_key = KEY }
+    local c = make_core_client { base_url = "https://127.0.0.1:" .. port, dialect = "creativault", api_key = KEY }
     local res, err = c:request { method = "GET", path = "/" }
     assert.is_nil(res)
     assert.equal("tls", err.kind)
@@ -606,7 +609,7 @@ describe("core client TLS #jit", function()
     for _, cfg in ipairs({ { ca_file = dir .. "/cert.pem" }, { insecure = true } }) do
       cfg.base_url = "https://localhost:" .. port
       cfg.dialect = "creativault"
-      local c = core.client(cfg)
+      local c = make_core_client(cfg)
       local res, err = c:request { method = "GET", path = "/" }
       assert.is_nil(res)
       assert.equal("protocol", err.kind)

@@ -3,6 +3,7 @@
 -- (spec/support/raw_http_server.lua, POST /__script). Timing assertions
 -- are loose lower/upper bounds: backoff uses tiny retry_base values.
 local core = require "creatorapi.core"
+local make_core_client = require "support.core_client"
 
 local peer = require "support.peer"
 local free_port, control, server_log =
@@ -57,7 +58,7 @@ describe("core retries #jit", function()
     local cfg = { base_url = base, dialect = "creativault", api_key = KEY, user_identity = "a@b.c",
                   retry_base = 0.01, retry_cap = 0.05 }
     for k, v in pairs(extra or {}) do cfg[k] = v end
-    return core.client(cfg)
+    return make_core_client(cfg)
   end
 
   lazy_setup(function()
@@ -524,7 +525,7 @@ describe("core rate limiter against the mock's fixed windows #jit", function()
   end)
 
   local function run(rate_limit, n)
-    local c = core.client { base_url = m.url, dialect = "creativault", api_key = "cv_live_demo_key_0001",
+    local c = make_core_client { base_url = m.url, dialect = "creativault", api_key = "cv_live_demo_key_0001",
       user_identity = "demo@creatorapi.test", max_retries = 0, rate_limit = rate_limit }
     local limited, t0 = 0, core.monotonic()
     for _ = 1, n do

@@ -195,7 +195,8 @@ describe("core module #jit", function()
     assert.equal("0.1.0", core._VERSION)
     assert.matches("^%d+%.%d+%.%d+", core.curl_version)
     assert.equal("userdata", type(core.null))
-    for _, name in ipairs({ "client", "encode_query", "hmac_sha256", "sha256", "constant_time_equal",
+    for _, name in ipairs({ "context", "curl_engine", "limiter", "http_response",
+                            "encode_query", "hmac_sha256", "sha256", "constant_time_equal",
                             "sleep", "monotonic", "new_error", "json_encode", "json_decode" }) do
       assert.is_function(core[name], name)
     end

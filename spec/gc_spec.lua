@@ -9,6 +9,7 @@
 -- connection is refused at once). Most blocks are tagged #jit; the <close>
 -- test needs Lua 5.4 syntax.
 local core = require "creatorapi.core"
+local make_core_client = require "support.core_client"
 local creatorapi = require "creatorapi"
 
 local CLOSED = "http://127.0.0.1:9"
@@ -50,7 +51,7 @@ local function core_client(extra)
                 user_identity = "gc@example.com", connect_timeout = 5, timeout = 10,
                 max_retries = 0 }
   for k, v in pairs(extra or {}) do cfg[k] = v end
-  return core.client(cfg)
+  return make_core_client(cfg)
 end
 
 local function get(c)
@@ -96,7 +97,7 @@ describe("client lifetimes and GC #jit", function()
       cv1:close()
       ka1:close()
       -- the wrapper tables and the C clients inside them
-      return cv1, cv2, ka1, ka2, cv1._core, cv2._core, ka1._core, ka2._core
+      return cv1, cv2, ka1, ka2, cv1._loop.ctx, cv2._loop.ctx, ka1._loop.ctx, ka2._loop.ctx
     end)
     assert.same({}, survivors(w, n))
   end)
@@ -125,7 +126,7 @@ describe("client lifetimes and GC #jit", function()
       assert.is_nil(r3)
       kept[#kept + 1] = e3
       kept[#kept + 1] = select(2, ka:influencer_list{ region = 42 }) -- a validation error
-      return c, cv, ka, cv._core, ka._core
+      return c, cv, ka, cv._loop.ctx, ka._loop.ctx
     end)
     assert.same({}, survivors(w, n))
     -- the errors themselves are intact and printable
@@ -185,33 +186,43 @@ describe("client lifetimes and GC #jit", function()
       cv = creatorapi.creativault{ base_url = CLOSED, api_key = "k_cv_0004", user_identity = "a@b.c",
                                    max_retries = 0, logger = function() return cv end }
       cv:verify_webhook("gc")
-      return cv, cv._core
+      return cv, cv._loop.ctx
     end)
     assert.same({}, survivors(w, n))
   end)
 
-  it("makes close() idempotent and __gc after close() harmless", function()
+  it("makes close() idempotent and __gc after close() harmless (context and engine)", function()
     local c = core_client()
-    local mt = getmetatable(c)
-    assert.is_function(mt.__gc)
     get(c)
+    local ctx, eng = c.loop.ctx, c.loop.curl.eng
+    assert.is_userdata(eng)
+    for _, obj in ipairs{ ctx, eng } do
+      local mt = getmetatable(obj)
+      assert.is_function(mt.__gc)
+      if _VERSION == "Lua 5.4" then assert.is_function(mt.__close) end
+    end
     c:close()
     c:close()
-    mt.__gc(c)            -- what the collector will do again later
-    mt.__gc(c)
-    c:close()
-    assert.matches("closed", tostring(c))
+    for _, obj in ipairs{ ctx, eng } do
+      local mt = getmetatable(obj)
+      mt.__gc(obj)            -- what the collector will do again later
+      mt.__gc(obj)
+      obj:close()
+    end
+    assert.matches("closed", tostring(ctx))
     assert.has_error(function() get(c) end)
     assert.has_error(function() c:batch{} end)
-    -- a never-used client too, and then let the collector finalise both
-    local fresh = core_client()
-    mt.__gc(fresh)
+    assert.has_error(function() ctx:prepare{ method = "GET", path = "/x" } end)
+    assert.has_error(function() eng:perform(0) end)
+    -- a never-used context and engine too, and then let the collector finalise all
+    local fresh, feng = core.context{ base_url = CLOSED, dialect = "keyapi" }, core.curl_engine{}
+    getmetatable(fresh).__gc(fresh)
+    getmetatable(feng).__gc(feng)
     assert.matches("closed", tostring(fresh))
-    local w = setmetatable({ c, fresh }, { __mode = "v" })
-    c, fresh = nil, nil -- luacheck: ignore 311
+    local w = setmetatable({ c, fresh, ctx, eng, feng }, { __mode = "v" })
+    c, fresh, ctx, eng, feng = nil, nil, nil, nil, nil -- luacheck: ignore 311
     full_gc()
-    assert.is_nil(w[1])
-    assert.is_nil(w[2])
+    for i = 1, 5 do assert.is_nil(w[i]) end
   end)
 
   it("survives many short-lived clients under repeated collections", function()
@@ -239,7 +250,7 @@ describe("results and the mock API #jit", function()
   it("does not keep a client alive through its results", function()
     local kept = {}
     local w, n = weakly(function()
-      local c = core.client{ base_url = m.url, dialect = "creativault" }
+      local c = make_core_client{ base_url = m.url, dialect = "creativault" }
       local res, err = c:request{ method = "POST", path = "/openapi/v1/webhook/verify",
                                   body = { challenge = "gc" }, auth = "none" }
       assert.is_nil(err)
@@ -259,7 +270,7 @@ describe("results and the mock API #jit", function()
       kept[#kept + 1] = r3
       local ka = creatorapi.keyapi{ base_url = m.url, api_key = mock.DEMO.keyapi_key }
       kept[#kept + 1] = ka:influencer_list{ region = "US" }
-      return c, cv, ka, cv._core, ka._core
+      return c, cv, ka, cv._loop.ctx, ka._loop.ctx
     end)
     assert.same({}, survivors(w, n))
     assert.equal(200, kept[1].status)
@@ -281,16 +292,24 @@ describe("lua_close with live clients #jit", function()
     local creatorapi = require "creatorapi"
     local keep = {}
     for i = 1, 5 do
-      local c = core.client{ base_url = "http://127.0.0.1:9", dialect = i % 2 == 0 and "keyapi" or "creativault",
-                             api_key = "k_live_000" .. i, connect_timeout = 5, max_retries = 0 }
-      local _, err = c:request{ method = "GET", path = "/x" }
-      keep[#keep + 1] = c
+      -- a context and an engine with a transfer still in flight, and one done
+      local ctx = core.context{ base_url = "http://127.0.0.1:9", dialect = i % 2 == 0 and "keyapi" or "creativault",
+                                api_key = "k_live_000" .. i, connect_timeout = 5, max_retries = 0 }
+      local eng = core.curl_engine{}
+      local p = assert(ctx:prepare{ method = "GET", path = "/x" })
+      assert(eng:add(ctx, p))
+      local done = {}
+      while #done == 0 do done = eng:perform(0.1) end
+      local _, err = ctx:parse(p, done[1].raw)
+      assert(eng:add(ctx, p))
+      keep[#keep + 1] = ctx
+      keep[#keep + 1] = eng
       keep[#keep + 1] = err
     end
     keep[#keep + 1] = creatorapi.creativault{ base_url = "http://127.0.0.1:9", api_key = "k1_abcdef",
                                                user_identity = "a@b.c" }
     keep[#keep + 1] = creatorapi.keyapi{ base_url = "http://127.0.0.1:9", api_key = "k2_abcdef" }
-    local closed = core.client{ base_url = "http://127.0.0.1:9", dialect = "keyapi" }
+    local closed = core.context{ base_url = "http://127.0.0.1:9", dialect = "keyapi" }
     closed:close()
     keep[#keep + 1] = closed
     KEEP_GLOBAL = keep -- still referenced when the interpreter calls lua_close
@@ -349,28 +368,28 @@ if _VERSION == "Lua 5.4" then
 
     it("closes a <close> client at scope exit and collects it afterwards", function()
       local chunk = assert(load([[
-        local core, url, hold = ...
+        local make_core_client, url, hold = ...
         do
-          local c <close> = core.client{ base_url = url, dialect = "creativault", max_retries = 0 }
+          local c <close> = make_core_client{ base_url = url, dialect = "creativault", max_retries = 0 }
           hold[1] = c
           c:request{ method = "GET", path = "/x" }
         end
       ]]))
       local hold = {}
-      chunk(core, CLOSED, hold)
+      chunk(make_core_client, CLOSED, hold)
       assert.matches("closed", tostring(hold[1]))
       assert.is_nil(release(hold)[1])
     end)
 
     it("closes a <close> client when the scope is left by an error", function()
       local chunk = assert(load([[
-        local core, url, hold = ...
-        local c <close> = core.client{ base_url = url, dialect = "keyapi", max_retries = 0 }
+        local make_core_client, url, hold = ...
+        local c <close> = make_core_client{ base_url = url, dialect = "keyapi", max_retries = 0 }
         hold[1] = c
         error("boom")
       ]]))
       local hold = {}
-      local ok, err = pcall(chunk, core, CLOSED, hold)
+      local ok, err = pcall(chunk, make_core_client, CLOSED, hold)
       assert.is_false(ok)
       assert.matches("boom", err)
       assert.matches("closed", tostring(hold[1]))

@@ -2,7 +2,8 @@
  * core.c — luaopen_creatorapi_core, the only exported symbol.
  *
  * Wires the parts into one module table:
- *   json (json.h), client (client.c), errors (error.c), encode_query
+ *   json (json.h), context (context.c: prepare/parse/decide), curl_engine
+ *   (curl_engine.c), limiter (limiter.c), errors (error.c), encode_query
  *   (query.c), hmac/sha256 (hmac.c), sleep/monotonic (util.c),
  *   _VERSION, curl_version.
  *
@@ -15,11 +16,13 @@
 
 #include <curl/curl.h>
 
-#include "client.h"
+#include "context.h"
+#include "curl_engine.h"
 #include "error.h"
 #include "hmac.h"
 #include "http_response.h"
 #include "json.h"
+#include "limiter.h"
 #include "query.h"
 #include "util.h"
 #include "version.h"
@@ -53,7 +56,9 @@ int luaopen_creatorapi_core(lua_State *L) {
   lua_newtable(L);
   cra_json_open(L);
   cra_error_open(L);
-  cra_client_open(L);
+  cra_context_open(L);
+  cra_curl_engine_open(L);
+  cra_limiter_open(L);
   cra_query_open(L);
   cra_hmac_open(L);
   cra_util_open(L);

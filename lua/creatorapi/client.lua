@@ -1,14 +1,16 @@
---- The provider-independent part of a client: options, the C transport,
+--- The provider-independent part of a client: options, the request loop,
 --- validation before sending, and accounting.
 --
 -- A provider module (creativault.lua, keyapi.lua) describes its endpoints in a
 -- table and calls `client.define(Class, endpoints)` to get one method per
 -- endpoint. Each method validates its parameters (nothing is sent, and no
--- credit spent, when they are wrong), performs one request through the C core
--- and returns `res` or `nil, err`.
+-- credit spent, when they are wrong), performs one request through the
+-- request loop (creatorapi.request_loop: C core + a transport) and returns
+-- `res` or `nil, err`.
 local core = require "creatorapi.core"
 local errors = require "creatorapi.errors"
 local validate = require "creatorapi.validate"
+local request_loop = require "creatorapi.request_loop"
 
 local M = {}
 
@@ -22,10 +24,32 @@ local OPTION_TYPES = {
   max_retry_after = "number", rate_limit = "table|false",
   low_speed_limit = "number|false", low_speed_time = "number|false",
   max_credits = "number|false", logger = "function",
+  transport = "string", shared_dict = "string", cosocket = "table",
 }
 
--- Options that stay in the Lua layer (not passed to the C client).
-local LUA_ONLY = { max_credits = true, logger = true }
+-- Options that stay in the Lua layer (not passed to the C context).
+local LUA_ONLY = {
+  max_credits = true, logger = true, rate_limit = true,
+  transport = true, shared_dict = true, cosocket = true,
+}
+
+local RATE_LIMIT_MSG = "must be { requests = <integer >= 1>, per = <seconds > 0> } or false"
+
+--- The client's limiter: in-process (core.limiter) or, with shared_dict, in
+--- an nginx lua_shared_dict shared by every worker. nil when off.
+function M.make_limiter(where, rl, opts, dialect)
+  if rl == nil or rl == false then return nil end
+  local n, per = rl.requests, rl.per
+  if type(n) ~= "number" or n ~= n or n < 1 or n > 1e6 or n ~= math.floor(n)
+    or type(per) ~= "number" or per ~= per or per <= 0 or per > 86400 then
+    error(string.format("%s: option rate_limit %s", where, RATE_LIMIT_MSG), 4)
+  end
+  if opts.shared_dict then
+    return require("creatorapi.limiter.shdict").for_client(opts.shared_dict, dialect,
+      opts.api_key, rl, opts.timeout)
+  end
+  return core.limiter(n, per)
+end
 
 -- Log levels, most verbose first.
 local LEVELS = { debug = 1, info = 2, warn = 3, error = 4 }
@@ -93,10 +117,17 @@ function M.new(class, where, opts, defaults)
   for k in pairs(OPTION_TYPES) do
     if not LUA_ONLY[k] then cfg[k] = opts[k] end
   end
-  if cfg.rate_limit == nil then cfg.rate_limit = defaults.rate_limit end
   cfg.base_url = (cfg.base_url or defaults.base_url):gsub("/+$", "")
+  if opts.transport ~= nil and not request_loop.TRANSPORTS[opts.transport] then
+    error(string.format("%s: option transport must be \"curl\", \"luv\" or \"cosocket\", got %q",
+      where, opts.transport), 3)
+  end
+  local rl = opts.rate_limit
+  if rl == nil then rl = defaults.rate_limit end
+  local limiter = M.make_limiter(where, rl, opts, defaults.dialect)
   local self = setmetatable({
-    _core = core.client(cfg),
+    _loop = request_loop.new(core.context(cfg), {
+      limiter = limiter, transport = opts.transport, cosocket = opts.cosocket }),
     _opts = opts,
     _stats = {
       requests = 0, errors = 0, credits_consumed = 0,
@@ -142,7 +173,7 @@ function M.send(self, req, charge)
   req.billed = nil
   st.requests = st.requests + 1
   local t0 = self._logger and core.monotonic()
-  local res, err = self._core:request(req)
+  local res, err = self._loop:request(req)
   if not res then
     st.errors = st.errors + 1
     if err.request_id then st.last_request_id = err.request_id end
@@ -186,7 +217,7 @@ end
 --- Methods every client has.
 function M.base_methods(class)
   function class:close()
-    self._core:close()
+    self._loop:close()
   end
   class.__close = class.close
 
@@ -194,16 +225,19 @@ function M.base_methods(class)
   function class:stats()
     local out = {}
     for k, v in pairs(self._stats) do out[k] = v end
-    if self._core.transport_stats then
-      local t = self._core:transport_stats()
-      out.attempts, out.retries = t.attempts, t.retries
-    end
+    local t = self._loop:stats()
+    out.attempts, out.retries = t.attempts, t.retries
     out.max_credits = self._max_credits
     return out
   end
 
   class.__tostring = function(self)
-    return string.format("%s (%s)", class.NAME, self._core and tostring(self._core) or "?")
+    return string.format("%s (%s)", class.NAME, self._loop and tostring(self._loop.ctx) or "?")
+  end
+
+  --- Transport counters: { attempts, retries, requests }.
+  function class:transport_stats()
+    return self._loop:stats()
   end
 end
 

@@ -326,7 +326,7 @@ function CreatiVault:download(file_ref, path, opts)
   while true do
     attempts = attempts + 1
     local offset = file_size(part)
-    local r, err = self._core:download{
+    local r, err = self._loop:download{
       url = info.file_url, path = part, offset = offset,
       on_progress = opts.on_progress, timeout = opts.timeout or false,
       connect_timeout = opts.connect_timeout,
@@ -359,7 +359,7 @@ function CreatiVault:download(file_ref, path, opts)
       os.remove(part)
       return nil, err
     else
-      core.sleep(math.min(8, 0.5 * 2 ^ (attempts - 1)) * (0.5 + math.random() / 2))
+      self._loop:sleep(math.min(8, 0.5 * 2 ^ (attempts - 1)) * (0.5 + math.random() / 2))
     end
   end
 end

@@ -15,6 +15,8 @@ local M = {
   null = core.null,
   errors = require "creatorapi.errors",
   webhook = require "creatorapi.webhook",
+  --- Concurrency on the current host's loop (see creatorapi.async).
+  async = require "creatorapi.async",
 }
 
 --- JSON codec of the C core: integers stay integers, arrays keep their type.

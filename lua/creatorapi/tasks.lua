@@ -58,7 +58,7 @@ function M.wait(client, task_id, opts)
   local jitter = opts.jitter or D.jitter
   local timeout = opts.timeout
   if timeout == nil then timeout = D.timeout end
-  local sleep = opts.sleep or core.sleep
+  local sleep = opts.sleep or (client._loop and function(s) client._loop:sleep(s) end) or core.sleep
   local clock = opts.clock or core.monotonic
   local deadline = timeout and clock() + timeout
   local last, last_fp, failures, polls = nil, nil, 0, 0

@@ -1,17 +1,11 @@
 /*
- * transport.c — multi handle, easy-handle pool, buffers, download sink,
- * rate limiter and the batch loop.
+ * curl_xfer.c — multi handle, easy-handle pool, buffers and the download
+ * sink under core.curl_engine (see curl_xfer.h).
  *
  * Keep-alive: connections live in the multi handle's connection cache, not
- * in the easy handles, so every request made through the same client reuses
+ * in the easy handles, so every request made through the same engine reuses
  * the same TCP/TLS connection when the server allows it. Easy handles are
  * pooled too (after curl_easy_reset) to keep their DNS/TLS session state.
- *
- * Scheduling: an attempt is added to the multi handle only when its
- * not_before time has passed and, for rate-limited requests, a token is
- * free. Until then the slot stays READY and the loop sleeps in
- * curl_multi_poll with a timeout that ends at the earliest such time, so a
- * request waiting for its retry never blocks the others of its batch.
  */
 #include <errno.h>
 #include <math.h>
@@ -21,7 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "transport.h"
+#include "curl_xfer.h"
 
 /* CURLOPT_WRITEFUNCTION: append to the response body, enforce max_body.
  * Returning a short count makes libcurl abort with CURLE_WRITE_ERROR. */
@@ -182,7 +176,7 @@ static size_t cra_dl_write_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
 
 /* After the transfer: an empty 2xx body still creates/truncates the file;
  * flush and close (a failed flush is an io error). */
-static void cra_dl_close(cra_xfer_t *x) {
+void cra_dl_close(cra_xfer_t *x) {
   cra_download_t *d = &x->dl;
   if (x->state == CRA_XFER_DONE && x->result == CURLE_OK && !d->checked) cra_dl_begin(x);
   if (x->state == CRA_XFER_DONE && x->result == CURLE_OK && x->status == 416 && d->offset > 0) {
@@ -214,7 +208,7 @@ static void cra_dl_close(cra_xfer_t *x) {
   }
 }
 
-void cra_transport_download(cra_xfer_t *x) {
+void cra_curl_download(cra_xfer_t *x) {
   x->dl.active = 1;
   x->dl.expected = -1;
   curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, cra_dl_write_cb);
@@ -222,46 +216,9 @@ void cra_transport_download(cra_xfer_t *x) {
   curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
 }
 
-/* ---- rate limiter -------------------------------------------------------- */
-
-int cra_limiter_set(cra_limiter_t *l, int n, double per) {
-  int i;
-  free(l->free_at);
-  l->free_at = NULL;
-  l->n = 0;
-  if (n <= 0) return 1;
-  l->free_at = (double *)malloc((size_t)n * sizeof *l->free_at);
-  if (l->free_at == NULL) return 0;
-  for (i = 0; i < n; i++) l->free_at[i] = 0.0; /* the bucket starts full */
-  l->n = n;
-  l->per = per;
-  return 1;
-}
-
-/* Earliest time a token is free (HUGE_VAL: all held by running attempts);
- * *slot gets its index. */
-static double cra_limiter_next(const cra_limiter_t *l, int *slot) {
-  double best = HUGE_VAL;
-  int i;
-  *slot = -1;
-  for (i = 0; i < l->n; i++) {
-    if (l->free_at[i] < best) {
-      best = l->free_at[i];
-      *slot = i;
-    }
-  }
-  return best;
-}
-
-static void cra_limiter_put(cra_transport_t *t, cra_xfer_t *x, double now) {
-  if (x->lim_token > 0 && x->lim_token <= t->lim.n)
-    t->lim.free_at[x->lim_token - 1] = now + t->lim.per;
-  x->lim_token = 0;
-}
-
 /* ---- lifecycle ------------------------------------------------------------ */
 
-int cra_transport_init(cra_transport_t *t) {
+int cra_curl_init(cra_curl_t *t) {
   memset(t, 0, sizeof *t);
   t->multi = curl_multi_init();
   if (t->multi == NULL) return 0;
@@ -277,7 +234,7 @@ int cra_transport_init(cra_transport_t *t) {
   return 1;
 }
 
-static void cra_xfer_release(cra_transport_t *t, cra_xfer_t *x) {
+void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x) {
   if (x->easy) {
     /* A handle is only reused after a completed, fully read transfer
      * (pitfall 13). Anything else is destroyed; libcurl then closes a
@@ -293,7 +250,6 @@ static void cra_xfer_release(cra_transport_t *t, cra_xfer_t *x) {
     }
     x->easy = NULL;
   }
-  if (x->lim_token) cra_limiter_put(t, x, cra_monotonic());
   if (x->dl.fp) {
     fclose(x->dl.fp);
     x->dl.fp = NULL;
@@ -313,17 +269,8 @@ static void cra_xfer_release(cra_transport_t *t, cra_xfer_t *x) {
   x->state = CRA_XFER_UNUSED;
 }
 
-void cra_transport_finish(cra_transport_t *t) {
-  size_t i;
-  for (i = 0; i < t->nxfers; i++) cra_xfer_release(t, &t->xfers[i]);
-  free(t->xfers);
-  t->xfers = NULL;
-  t->nxfers = 0;
-}
-
-void cra_transport_close(cra_transport_t *t) {
+void cra_curl_close(cra_curl_t *t) {
   int i;
-  cra_transport_finish(t);
   for (i = 0; i < t->npool; i++) curl_easy_cleanup(t->pool[i]);
   t->npool = 0;
   if (t->multi) {
@@ -335,19 +282,9 @@ void cra_transport_close(cra_transport_t *t) {
     curl_share_cleanup(t->share);
     t->share = NULL;
   }
-  cra_limiter_set(&t->lim, 0, 0);
 }
 
-int cra_transport_prepare(cra_transport_t *t, size_t n) {
-  cra_transport_finish(t);
-  if (n == 0) return 1;
-  t->xfers = (cra_xfer_t *)calloc(n, sizeof *t->xfers);
-  if (t->xfers == NULL) return 0;
-  t->nxfers = n;
-  return 1;
-}
-
-CURL *cra_transport_easy(cra_transport_t *t, cra_xfer_t *x, size_t max_body) {
+CURL *cra_curl_easy(cra_curl_t *t, cra_xfer_t *x, size_t max_body) {
   CURL *e = t->npool > 0 ? t->pool[--t->npool] : curl_easy_init();
   if (e == NULL) return NULL;
   x->easy = e;
@@ -367,149 +304,4 @@ CURL *cra_transport_easy(cra_transport_t *t, cra_xfer_t *x, size_t max_body) {
   /* Early abort when Content-Length already says the body is too big. */
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body);
   return e;
-}
-
-void cra_transport_rearm(cra_xfer_t *x) {
-  cra_buf_reset(&x->body);
-  cra_buf_reset(&x->hdrs);
-  x->too_big = x->hdr_too_big = 0;
-  x->result = CURLE_OK;
-  x->status = 0;
-  x->request_size = 0;
-  x->sends = 0;
-  x->abort_requested = 0;
-  x->errbuf[0] = '\0';
-  x->state = CRA_XFER_READY;
-}
-
-/* ---- the loop -------------------------------------------------------------- */
-
-/* Marks x finished with `rc` (handle already out of the multi), returns
- * its token and lets the done hook decide: final, or another attempt. */
-static void cra_finish_attempt(cra_transport_t *t, const cra_hooks_t *h,
-                               cra_xfer_t *x, CURLcode rc, double now) {
-  x->result = rc;
-  x->state = CRA_XFER_DONE;
-  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
-  curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &x->request_size);
-  {
-    /* libcurl re-sends a request by itself when a reused connection died
-     * before any answer: count those sends as attempts too. */
-    long redirects = 0;
-    curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &redirects);
-    if (x->sends > 1 + redirects) {
-      int extra = x->sends - 1 - (int)redirects;
-      x->attempts += extra;
-      t->n_attempts += extra;
-    }
-  }
-  cra_limiter_put(t, x, now);
-  if (x->dl.active) cra_dl_close(x);
-  if (h && h->done && h->done(h->ud, x) && !x->final_only) cra_transport_rearm(x);
-}
-
-/* Starts the READY slots that may start now. Returns the number of slots
- * still READY or RUNNING; *wake gets the earliest time a waiting slot may
- * start (unchanged when none waits). */
-static size_t cra_start_due(cra_transport_t *t, const cra_hooks_t *h, double now,
-                            double *wake) {
-  size_t i, active = 0;
-  for (i = 0; i < t->nxfers; i++) {
-    cra_xfer_t *x = &t->xfers[i];
-    if (x->state == CRA_XFER_RUNNING) {
-      active++;
-      continue;
-    }
-    if (x->state != CRA_XFER_READY) continue;
-    active++;
-    if (x->not_before > now) {
-      if (x->not_before < *wake) *wake = x->not_before;
-      continue;
-    }
-    if (x->limited && t->lim.n > 0) {
-      int slot;
-      double at = cra_limiter_next(&t->lim, &slot);
-      if (slot < 0 || at > now) {
-        if (at < *wake) *wake = at;
-        continue;
-      }
-      t->lim.free_at[slot] = HUGE_VAL;
-      x->lim_token = slot + 1;
-    }
-    x->attempts++;
-    t->n_attempts++;
-    if (x->attempts == 1) t->n_requests++;
-    if (curl_multi_add_handle(t->multi, x->easy) != CURLM_OK) {
-      snprintf(x->errbuf, sizeof x->errbuf, "libcurl: curl_multi_add_handle failed");
-      x->final_only = 1;
-      cra_finish_attempt(t, h, x, CURLE_FAILED_INIT, now);
-      active--;
-      continue;
-    }
-    x->state = CRA_XFER_RUNNING;
-  }
-  return active;
-}
-
-CURLMcode cra_transport_run(cra_transport_t *t, const cra_hooks_t *h) {
-  size_t i;
-  CURLMcode mc = CURLM_OK;
-  int running = 0;
-
-  for (;;) {
-    CURLMsg *msg;
-    int left;
-    double now = cra_monotonic(), wake = now + 1.0, wait;
-    if (cra_start_due(t, h, now, &wake) == 0) break;
-
-    mc = curl_multi_perform(t->multi, &running);
-    if (mc != CURLM_OK) break;
-    while ((msg = curl_multi_info_read(t->multi, &left)) != NULL) {
-      cra_xfer_t *x = NULL;
-      CURLcode rc;
-      if (msg->msg != CURLMSG_DONE) continue;
-      rc = msg->data.result;
-      curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
-      if (x == NULL || x->state != CRA_XFER_RUNNING) continue;
-      /* msg is invalid after remove_handle: everything is read above. */
-      curl_multi_remove_handle(t->multi, x->easy);
-      cra_finish_attempt(t, h, x, rc, cra_monotonic());
-    }
-    if (h && h->tick) {
-      h->tick(h->ud);
-      for (i = 0; i < t->nxfers; i++) {
-        cra_xfer_t *x = &t->xfers[i];
-        if (x->state != CRA_XFER_RUNNING || !x->abort_requested) continue;
-        curl_multi_remove_handle(t->multi, x->easy);
-        x->final_only = 1;
-        cra_finish_attempt(t, h, x, CURLE_ABORTED_BY_CALLBACK, cra_monotonic());
-      }
-    }
-
-    /* Sleep until libcurl has work, or the next scheduled start / tick. */
-    now = cra_monotonic();
-    wake = now + 1.0;
-    if (h && h->tick && h->tick_interval > 0 && now + h->tick_interval < wake)
-      wake = now + h->tick_interval;
-    if (cra_start_due(t, h, now, &wake) == 0) break;
-    wait = (wake - now) * 1000.0;
-    if (wait < 0) wait = 0;
-    if (wait > 1000) wait = 1000;
-    mc = curl_multi_poll(t->multi, NULL, 0, (int)ceil(wait), NULL);
-    if (mc != CURLM_OK) break;
-  }
-
-  if (mc != CURLM_OK) {
-    /* The multi handle is broken: fail what is left. */
-    for (i = 0; i < t->nxfers; i++) {
-      cra_xfer_t *x = &t->xfers[i];
-      if (x->state != CRA_XFER_READY && x->state != CRA_XFER_RUNNING) continue;
-      curl_multi_remove_handle(t->multi, x->easy);
-      snprintf(x->errbuf, sizeof x->errbuf, "libcurl multi error: %s",
-               curl_multi_strerror(mc));
-      x->final_only = 1;
-      cra_finish_attempt(t, h, x, CURLE_FAILED_INIT, cra_monotonic());
-    }
-  }
-  return mc;
 }

@@ -1,0 +1,177 @@
+--- The request loop: the one code path every SDK call takes.
+--
+--   prepare (C) → limiter → transport:send → parse (C) → retry policy (C) → transport:sleep → …
+--
+-- The C core (core.context) does everything that is not I/O; a transport
+-- does the I/O and every wait. A transport that yields (cosocket, luv, curl
+-- inside creatorapi.async) therefore makes every helper built on this loop
+-- non-blocking: endpoint methods, iterators, wait_task, collect_*, download.
+-- Only Lua frames yield here: no C function is on the stack across a send
+-- or a sleep.
+--
+-- The transport is chosen per call (see `choose`): cosocket where ngx_lua
+-- allows it, luv inside a task on a libuv loop, curl otherwise.
+local core = require "creatorapi.core"
+local errors = require "creatorapi.errors"
+local curl = require "creatorapi.transport.curl"
+
+local M = {}
+
+--- Transport names a client accepts in `transport = …`.
+M.TRANSPORTS = { curl = true, luv = true, cosocket = true }
+
+local Loop = {}
+Loop.__index = Loop
+
+--- new(ctx, opts): opts.limiter (acquire(now)/release(token, now) or nil),
+--- opts.transport ("curl" | "luv" | "cosocket" | nil: automatic),
+--- opts.cosocket (options for creatorapi.transport.cosocket.new).
+function M.new(ctx, opts)
+  opts = opts or {}
+  return setmetatable({
+    ctx = ctx, limiter = opts.limiter, choice = opts.transport,
+    cosocket_opts = opts.cosocket, curl = curl.new(ctx),
+    n_requests = 0, n_attempts = 0, closed = false,
+  }, Loop)
+end
+
+--- The transport for the next call (kind "download": one that writes files).
+function Loop:choose(kind)
+  local c = self.choice
+  if c == nil or c == "cosocket" then
+    local cos = require "creatorapi.transport.cosocket"
+    if kind ~= "download" and cos.available() then
+      self.cos = self.cos or cos.new(self.ctx, self.cosocket_opts)
+      if self.cos:available() then return self.cos end
+    end
+  end
+  if c == nil or c == "luv" then
+    local luvh = require "creatorapi.async.luv"
+    if luvh.is_task() then
+      self.luv = self.luv or require("creatorapi.transport.luv").new(self.ctx)
+      return self.luv
+    end
+    if c == "luv" then
+      error("creatorapi: transport = \"luv\" needs a task on a libuv loop " ..
+        "(creatorapi.async in Neovim, or creatorapi.async.luv.spawn)", 4)
+    end
+  end
+  return self.curl
+end
+
+-- Waits for a limiter token through the transport; → token | nil.
+local function acquire(self, t)
+  local lim = self.limiter
+  while true do
+    local token, wait = lim:acquire(core.monotonic())
+    if token then return token end
+    t:sleep(wait)
+  end
+end
+
+--- One logical request with its retries → res | nil, err (both carry attempts).
+function Loop:request(req)
+  if self.closed then error("creatorapi: the client is closed", 3) end
+  local ctx = self.ctx
+  local p, err = ctx:prepare(req)
+  if not p then
+    err.attempts = 0
+    return nil, err
+  end
+  local t = self:choose()
+  self.n_requests = self.n_requests + 1
+  local attempts = 0
+  while true do
+    local token = p.limited and self.limiter and acquire(self, t)
+    local raw = t:send(p)
+    if token then self.limiter:release(token, core.monotonic()) end
+    local n = 1 + (raw.resends or 0)
+    attempts = attempts + n
+    self.n_attempts = self.n_attempts + n
+    local res, e = ctx:parse(p, raw)
+    if res then
+      res.attempts = attempts
+      return res
+    end
+    local delay = ctx:decide(p, e, attempts, raw)
+    if not delay then
+      e.attempts = attempts
+      return nil, e
+    end
+    t:sleep(delay)
+  end
+end
+
+--- Several requests at once → { {res=} | {err=}, … } in order. They run
+--- concurrently (creatorapi.async) on the chosen transport.
+function Loop:batch(reqs)
+  if self.closed then error("creatorapi: the client is closed", 2) end
+  if type(reqs) ~= "table" then error("batch: expected a list of requests", 2) end
+  local fns = {}
+  for i, req in ipairs(reqs) do
+    fns[i] = function()
+      if type(req) ~= "table" then
+        return { err = errors.new("validation", "each request must be a table", { attempts = 0 }) }
+      end
+      local res, err = self:request(req)
+      if res then return { res = res } end
+      return { err = err }
+    end
+  end
+  local out = {}
+  for i, r in ipairs(require("creatorapi.async").all(fns)) do out[i] = r[1] end
+  return out
+end
+
+local function raised(err)
+  if type(err) == "string" or type(err) == "number" then return tostring(err) end
+  return "on_progress raised a " .. type(err) .. " value"
+end
+
+--- One download attempt to a file → res | nil, err (res.attempts = 1).
+--- opts: url, path, offset, max_bytes, timeout, connect_timeout,
+--- low_speed_limit, low_speed_time, on_progress(bytes, expected).
+function Loop:download(opts)
+  if self.closed then error("creatorapi: the client is closed", 3) end
+  local ctx = self.ctx
+  local p, err = ctx:prepare_download(opts)
+  if not p then
+    err.attempts = 0
+    return nil, err
+  end
+  local t = self:choose("download")
+  self.n_requests, self.n_attempts = self.n_requests + 1, self.n_attempts + 1
+  local raw = t:send(p, opts.on_progress)
+  local res, e = ctx:parse(p, raw)
+  if res and opts.on_progress then
+    local ok, perr = pcall(opts.on_progress, res.total, res.expected)
+    if not ok then
+      res, e = nil, errors.new("aborted", raised(perr),
+        { status = res.status, bytes = res.bytes, total = res.total, method = "GET" })
+    end
+  end
+  if res then res.attempts = 1 else e.attempts = 1 end
+  return res, e
+end
+
+--- Waits through the transport the next call would use (yields in a task).
+function Loop:sleep(seconds)
+  return self:choose():sleep(seconds)
+end
+
+--- { attempts, retries, requests } since the loop was made.
+function Loop:stats()
+  return { attempts = self.n_attempts, retries = self.n_attempts - self.n_requests,
+           requests = self.n_requests }
+end
+
+function Loop:close()
+  if self.closed then return end
+  self.closed = true
+  self.curl:close()
+  if self.luv then self.luv:close() end
+  if self.cos then self.cos:close() end
+  self.ctx:close()
+end
+
+return M

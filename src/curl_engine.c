@@ -1,0 +1,677 @@
+/*
+ * curl_engine.c — core.curl_engine{ socket_mode = bool }: libcurl's multi
+ * handle as a transport engine. It sends prepared requests (`p` from
+ * ctx:prepare / ctx:prepare_download) and hands back one `raw` per finished
+ * attempt, for ctx:parse. It never retries, waits for a limiter or sleeps:
+ * the request loop (lua/creatorapi/request_loop.lua) does all of that.
+ *
+ *   local id = eng:add(ctx, p)              -- starts a transfer
+ *   local done = eng:perform(timeout)       -- poll mode: { {id =, raw =}, … }
+ *   eng:remove(id)                          -- abandons a transfer
+ *   eng:progress(id) → bytes, expected      -- a running download
+ *
+ * Socket mode (libuv hosts: lua/creatorapi/transport/luv.lua): libcurl's
+ * multi-socket API. CURLMOPT_SOCKETFUNCTION / CURLMOPT_TIMERFUNCTION only
+ * record interest in C; `take_interest()` hands it to Lua after libcurl has
+ * returned; `socket_action(fd, r, w)` / `timeout_action()` drive libcurl and
+ * return the finished transfers like perform.
+ *
+ * Rules: no Lua runs inside a libcurl call (callbacks only record); Lua
+ * values are built after libcurl returns; the lua_State is never stored;
+ * every transfer is owned by the engine (slots) from before its first
+ * allocation until it is released, so close/__gc free everything.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "context.h"
+#include "curl_engine.h"
+#include "curl_xfer.h"
+#include "error.h"
+#include "util.h"
+
+#define CRA_ENGINE_MT "creatorapi.CurlEngine"
+
+typedef struct cra_interest {
+  curl_socket_t fd;
+  int what; /* CURL_POLL_IN / OUT / INOUT / REMOVE */
+} cra_interest_t;
+
+typedef struct cra_engine {
+  int closed;
+  int socket_mode;
+  cra_curl_t curl;
+  cra_xfer_t **slots;      /* live transfers (NULL = free slot) */
+  size_t nslots;
+  long long next_id;
+  cra_xfer_t **done;       /* finished, not yet handed to Lua */
+  size_t ndone, capdone;
+  /* socket mode: interest recorded by the callbacks */
+  cra_interest_t *socks;
+  size_t nsocks, capsocks;
+  long timeout_ms;
+  int timeout_changed;
+} cra_engine_t;
+
+/* ---- libcurl callbacks (plain C: record only) -------------------------- */
+
+static int cra_socket_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *sockp) {
+  cra_engine_t *g = (cra_engine_t *)ud;
+  size_t i;
+  (void)e; (void)sockp;
+  for (i = 0; i < g->nsocks; i++) {
+    if (g->socks[i].fd == fd) {
+      g->socks[i].what = what;
+      return 0;
+    }
+  }
+  if (g->nsocks == g->capsocks) {
+    size_t cap = g->capsocks ? g->capsocks * 2 : 8;
+    cra_interest_t *n = (cra_interest_t *)realloc(g->socks, cap * sizeof *n);
+    if (n == NULL) return -1; /* libcurl fails the transfer */
+    g->socks = n;
+    g->capsocks = cap;
+  }
+  g->socks[g->nsocks].fd = fd;
+  g->socks[g->nsocks].what = what;
+  g->nsocks++;
+  return 0;
+}
+
+static int cra_timer_cb(CURLM *m, long timeout_ms, void *ud) {
+  cra_engine_t *g = (cra_engine_t *)ud;
+  (void)m;
+  g->timeout_ms = timeout_ms;
+  g->timeout_changed = 1;
+  return 0;
+}
+
+/* ---- slots -------------------------------------------------------------- */
+
+static cra_engine_t *cra_check_engine(lua_State *L) {
+  cra_engine_t *g = (cra_engine_t *)luaL_checkudata(L, 1, CRA_ENGINE_MT);
+  if (g->closed) luaL_error(L, "creatorapi.CurlEngine: engine is closed");
+  return g;
+}
+
+static cra_xfer_t *cra_find(cra_engine_t *g, long long id, size_t *at) {
+  size_t i;
+  for (i = 0; i < g->nslots; i++) {
+    if (g->slots[i] && g->slots[i]->id == id) {
+      if (at) *at = i;
+      return g->slots[i];
+    }
+  }
+  return NULL;
+}
+
+static void cra_drop(cra_engine_t *g, size_t i) {
+  cra_xfer_t *x = g->slots[i];
+  size_t k;
+  if (x == NULL) return;
+  for (k = 0; k < g->ndone; k++) {
+    if (g->done[k] == x) {
+      memmove(g->done + k, g->done + k + 1, (g->ndone - k - 1) * sizeof *g->done);
+      g->ndone--;
+      break;
+    }
+  }
+  cra_xfer_release(&g->curl, x);
+  free(x);
+  g->slots[i] = NULL;
+}
+
+static void cra_drop_id(cra_engine_t *g, long long id) {
+  size_t at = 0;
+  if (cra_find(g, id, &at)) cra_drop(g, at);
+}
+
+/* A zeroed transfer in a free slot, or NULL (out of memory). */
+static cra_xfer_t *cra_new_slot(cra_engine_t *g) {
+  size_t i;
+  cra_xfer_t *x;
+  for (i = 0; i < g->nslots; i++) if (g->slots[i] == NULL) break;
+  if (i == g->nslots) {
+    size_t n = g->nslots ? g->nslots * 2 : 8;
+    cra_xfer_t **s = (cra_xfer_t **)realloc(g->slots, n * sizeof *s);
+    if (s == NULL) return NULL;
+    memset(s + g->nslots, 0, (n - g->nslots) * sizeof *s);
+    g->slots = s;
+    g->nslots = n;
+  }
+  if (g->capdone < g->nslots) {
+    /* room for every transfer to finish without allocating in the loop */
+    size_t n = g->nslots;
+    cra_xfer_t **d = (cra_xfer_t **)realloc(g->done, n * sizeof *d);
+    if (d == NULL) return NULL;
+    g->done = d;
+    g->capdone = n;
+  }
+  x = (cra_xfer_t *)calloc(1, sizeof *x);
+  if (x == NULL) return NULL;
+  x->id = ++g->next_id;
+  g->slots[i] = x;
+  return x;
+}
+
+static void cra_engine_release(cra_engine_t *g) {
+  size_t i;
+  for (i = 0; i < g->nslots; i++) cra_drop(g, i);
+  free(g->slots);
+  g->slots = NULL;
+  g->nslots = 0;
+  free(g->done);
+  g->done = NULL;
+  g->ndone = g->capdone = 0;
+  cra_curl_close(&g->curl);
+  free(g->socks);
+  g->socks = NULL;
+  g->nsocks = g->capsocks = 0;
+  g->closed = 1;
+}
+
+/* ---- eng:add(ctx, p) ---------------------------------------------------- */
+
+static long cra_p_ms(lua_State *L, int p, const char *field, long dflt, long disabled) {
+  long ms = dflt;
+  lua_getfield(L, p, field);
+  if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+    ms = disabled;
+  } else if (lua_type(L, -1) == LUA_TNUMBER) {
+    double v = ceil((double)lua_tonumber(L, -1) * 1000.0);
+    if (v >= 1 && v <= 2147483647.0) ms = (long)v;
+  }
+  lua_pop(L, 1);
+  return ms;
+}
+
+static int cra_p_flag(lua_State *L, int p, const char *field) {
+  int v;
+  lua_getfield(L, p, field);
+  v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+static long long cra_p_int(lua_State *L, int p, const char *field, long long dflt) {
+  long long v = dflt;
+  lua_getfield(L, p, field);
+  if (lua_type(L, -1) == LUA_TNUMBER) v = (long long)lua_tonumber(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
+/* Copies the string field into *dst (malloc); 0 when missing. Raises on OOM. */
+static int cra_p_dup(lua_State *L, int p, const char *field, char **dst) {
+  size_t n;
+  const char *s;
+  lua_getfield(L, p, field);
+  if (lua_type(L, -1) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  s = lua_tolstring(L, -1, &n);
+  if (!cra_store(dst, s, n)) luaL_error(L, "creatorapi: out of memory");
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* Options shared by requests and downloads. */
+static void cra_common_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
+  int follow = cra_p_flag(L, p, "follow");
+  int https = strncmp(x->url, "https://", 8) == 0;
+  curl_easy_setopt(e, CURLOPT_URL, x->url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+#else
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
+                   https ? (long)CURLPROTO_HTTPS : (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  /* Redirects only when prepare allowed them (never with credentials). */
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
+  if (follow) curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  lua_getfield(L, p, "user_agent");
+  if (lua_type(L, -1) == LUA_TSTRING) curl_easy_setopt(e, CURLOPT_USERAGENT, lua_tostring(L, -1));
+  lua_pop(L, 1); /* libcurl copies strings */
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, cra_p_ms(L, p, "timeout", c->timeout_ms, 0));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   cra_p_ms(L, p, "connect_timeout", c->connect_timeout_ms, CRA_NO_CONNECT_TIMEOUT_MS));
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
+  if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+  if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  /* A request that must not be re-sent gets a fresh, one-shot connection:
+   * libcurl silently re-sends on a reused connection that died. */
+  if (cra_p_flag(L, p, "fresh")) {
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  }
+}
+
+static void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
+  int is_post, has_expect = 0, hl;
+  size_t i, n;
+  lua_getfield(L, p, "method");
+  is_post = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "POST") == 0;
+  lua_pop(L, 1);
+  x->method = is_post ? "POST" : "GET";
+  cra_p_dup(L, p, "path", &x->path);
+  lua_getfield(L, p, "headers");
+  hl = lua_gettop(L);
+  n = lua_istable(L, hl) ? cra_rawlen(L, hl) : 0;
+  for (i = 1; i <= n; i++) {
+    struct curl_slist *l;
+    lua_rawgeti(L, hl, (int)i);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *line = lua_tostring(L, -1);
+      if (strncasecmp(line, "Expect:", 7) == 0) has_expect = 1;
+      l = curl_slist_append(x->headers, line);
+      if (l == NULL) luaL_error(L, "creatorapi: out of memory");
+      x->headers = l;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  lua_getfield(L, p, "body");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t blen;
+    const char *b = lua_tolstring(L, -1, &blen);
+    if (!cra_buf_append(&x->req_body, b, blen)) luaL_error(L, "creatorapi: out of memory");
+    if (!has_expect) {
+      /* No "Expect: 100-continue" round trip for JSON bodies. */
+      struct curl_slist *l = curl_slist_append(x->headers, "Expect:");
+      if (l == NULL) luaL_error(L, "creatorapi: out of memory");
+      x->headers = l;
+    }
+  }
+  lua_pop(L, 1);
+  if (is_post) {
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req_body.data ? x->req_body.data : "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req_body.len);
+  } else {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  cra_common_opts(L, c, e, p, x);
+}
+
+static void cra_download_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
+  long long lsl = cra_p_int(L, p, "low_speed_limit", 0), lst = cra_p_int(L, p, "low_speed_time", 0);
+  long long max_bytes = cra_p_int(L, p, "max_bytes", -1);
+  x->method = "GET";
+  if (!cra_p_dup(L, p, "file", &x->dl.path)) luaL_error(L, "creatorapi.CurlEngine: download p has no file");
+  x->dl.offset = (curl_off_t)cra_p_int(L, p, "offset", 0);
+  x->dl.max_bytes = max_bytes > 0 ? (curl_off_t)max_bytes : -1;
+  cra_curl_download(x);
+  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  /* The file host is not the API: no credential or custom header at all. */
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)lsl);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)lst);
+  if (x->dl.offset > 0) {
+    char range[48];
+    snprintf(range, sizeof range, "%lld-", (long long)x->dl.offset);
+    curl_easy_setopt(e, CURLOPT_RANGE, range); /* libcurl copies it */
+  }
+  cra_common_opts(L, c, e, p, x);
+}
+
+/* eng:add(ctx, p) → id | nil, message */
+static int cra_engine_add(lua_State *L) {
+  cra_engine_t *g = cra_check_engine(L);
+  cra_ctx_t *c = cra_ctx_check(L, 2);
+  cra_xfer_t *x;
+  CURL *e;
+  int is_download;
+  CURLMcode mc;
+  luaL_checktype(L, 3, LUA_TTABLE);
+  lua_settop(L, 3);
+  lua_getfield(L, 3, "kind");
+  is_download = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "download") == 0;
+  lua_pop(L, 1);
+  x = cra_new_slot(g);
+  if (x == NULL) return luaL_error(L, "creatorapi: out of memory");
+  if (!cra_p_dup(L, 3, "url", &x->url)) {
+    cra_drop_id(g, x->id);
+    return luaL_argerror(L, 3, "p.url must be a string (a prepared request)");
+  }
+  e = cra_curl_easy(&g->curl, x, c->max_body);
+  if (e == NULL) {
+    cra_drop_id(g, x->id);
+    lua_pushnil(L);
+    lua_pushliteral(L, "curl_easy_init failed");
+    return 2;
+  }
+  if (is_download) cra_download_opts(L, c, e, 3, x);
+  else cra_request_opts(L, c, e, 3, x);
+  x->state = CRA_XFER_RUNNING;
+  mc = curl_multi_add_handle(g->curl.multi, e);
+  if (mc != CURLM_OK) {
+    cra_drop_id(g, x->id);
+    lua_pushnil(L);
+    lua_pushfstring(L, "curl_multi_add_handle failed: %s", curl_multi_strerror(mc));
+    return 2;
+  }
+  cra_pushint64(L, x->id);
+  return 1;
+}
+
+/* eng:remove(id): abandons a transfer (no result will come). */
+static int cra_engine_remove(lua_State *L) {
+  cra_engine_t *g = cra_check_engine(L);
+  size_t at;
+  if (cra_find(g, (long long)luaL_checknumber(L, 2), &at)) {
+    /* not reusable: the handle is cleaned up, its connection closed */
+    g->slots[at]->result = CURLE_ABORTED_BY_CALLBACK;
+    cra_drop(g, at);
+  }
+  return 0;
+}
+
+/* ---- finished transfers → Lua ---------------------------------------------- */
+
+/* Moves every finished transfer from libcurl's message queue to g->done. */
+static void cra_collect(cra_engine_t *g) {
+  CURLMsg *msg;
+  int left;
+  while ((msg = curl_multi_info_read(g->curl.multi, &left)) != NULL) {
+    cra_xfer_t *x = NULL;
+    if (msg->msg != CURLMSG_DONE) continue;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+    if (x == NULL || x->state != CRA_XFER_RUNNING) continue;
+    x->result = msg->data.result;
+    /* msg is invalid after remove_handle: everything is read above. */
+    curl_multi_remove_handle(g->curl.multi, x->easy);
+    x->state = CRA_XFER_DONE;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &x->status);
+    curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &x->request_size);
+    if (x->dl.active) cra_dl_close(x);
+    if (g->ndone < g->capdone) g->done[g->ndone++] = x;
+  }
+}
+
+static void cra_set_bool(lua_State *L, const char *k, int v) {
+  if (!v) return;
+  lua_pushboolean(L, 1);
+  lua_setfield(L, -2, k);
+}
+
+static void cra_set_int(lua_State *L, const char *k, long long v) {
+  cra_pushint64(L, v);
+  lua_setfield(L, -2, k);
+}
+
+/* Pushes raw for a finished request (see answer.c for its two shapes). */
+static void cra_push_request_raw(lua_State *L, cra_xfer_t *x) {
+  long redirects = 0;
+  curl_easy_getinfo(x->easy, CURLINFO_REDIRECT_COUNT, &redirects);
+  lua_createtable(L, 0, 6);
+  /* libcurl re-sends a request by itself when a reused connection died
+   * before any answer: those sends count as attempts too. */
+  if (x->sends > 1 + redirects) cra_set_int(L, "resends", x->sends - 1 - redirects);
+  if (x->result == CURLE_OK) {
+    cra_set_int(L, "status", x->status);
+    lua_pushlstring(L, x->hdrs.data ? x->hdrs.data : "", x->hdrs.len);
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, x->body.data ? x->body.data : "", x->body.len);
+    lua_setfield(L, -2, "body");
+    return;
+  }
+  cra_set_int(L, "curl_code", (long long)x->result);
+  if (x->too_big || x->result == CURLE_FILESIZE_EXCEEDED) {
+    lua_pushliteral(L, "protocol");
+    lua_setfield(L, -2, "kind");
+    {
+      char m[96];
+      snprintf(m, sizeof m, "response body exceeds max_body (%llu bytes)",
+               (unsigned long long)x->max_body);
+      lua_pushstring(L, m);
+    }
+    lua_setfield(L, -2, "message");
+    cra_set_bool(L, "too_big", 1);
+    if (x->status > 0) cra_set_int(L, "status", x->status);
+  } else if (x->hdr_too_big) {
+    lua_pushliteral(L, "protocol");
+    lua_setfield(L, -2, "kind");
+    lua_pushfstring(L, "response headers exceed %d bytes", (int)CRA_MAX_HEADER_BYTES);
+    lua_setfield(L, -2, "message");
+  } else {
+    lua_pushstring(L, x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
+    lua_setfield(L, -2, "message");
+  }
+  /* Did any byte of the request leave? A refused connection or a failed
+   * resolve never sends; otherwise CURLINFO_REQUEST_SIZE says. */
+  lua_pushboolean(L, !(x->result == CURLE_COULDNT_RESOLVE_HOST ||
+                       x->result == CURLE_COULDNT_RESOLVE_PROXY ||
+                       x->result == CURLE_COULDNT_CONNECT) && x->request_size > 0);
+  lua_setfield(L, -2, "sent");
+}
+
+/* Pushes raw for a finished download (fields read by answer.c). */
+static void cra_push_download_raw(lua_State *L, cra_xfer_t *x) {
+  cra_download_t *d = &x->dl;
+  lua_createtable(L, 0, 14);
+  if (x->status > 0) cra_set_int(L, "status", x->status);
+  lua_pushlstring(L, x->hdrs.data ? x->hdrs.data : "", x->hdrs.len);
+  lua_setfield(L, -2, "headers");
+  cra_set_int(L, "written", (long long)d->written);
+  cra_set_int(L, "start", (long long)d->start);
+  if (d->expected >= 0) cra_set_int(L, "expected", (long long)d->expected);
+  cra_set_bool(L, "resumed", d->resumed);
+  cra_set_bool(L, "complete", d->complete);
+  cra_set_bool(L, "http_error", d->http_error);
+  cra_set_bool(L, "over_max", d->over_max);
+  cra_set_bool(L, "bad_range", d->bad_range);
+  if (d->io_errno) {
+    cra_set_bool(L, "io_error", 1);
+    lua_pushstring(L, strerror(d->io_errno));
+    lua_setfield(L, -2, "io_message");
+  }
+  if (d->excerpt.len > 0) {
+    lua_pushlstring(L, d->excerpt.data, d->excerpt.len);
+    lua_setfield(L, -2, "excerpt");
+  }
+  if (x->result != CURLE_OK) {
+    cra_set_int(L, "curl_code", (long long)x->result);
+    lua_pushstring(L, x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));
+    lua_setfield(L, -2, "message");
+  }
+}
+
+/* Pushes { {id =, raw =}, … } for g->done and releases those transfers. */
+static int cra_push_done(lua_State *L, cra_engine_t *g) {
+  size_t i, n = g->ndone;
+  luaL_checkstack(L, 6, "engine");
+  lua_createtable(L, (int)n, 0);
+  for (i = 0; i < n; i++) {
+    cra_xfer_t *x = g->done[i];
+    lua_createtable(L, 0, 2);
+    cra_pushint64(L, x->id);
+    lua_setfield(L, -2, "id");
+    if (x->dl.active) cra_push_download_raw(L, x);
+    else cra_push_request_raw(L, x);
+    lua_setfield(L, -2, "raw");
+    lua_rawseti(L, -2, (int)i + 1);
+  }
+  /* Only now (every value built) are the transfers released. */
+  for (i = n; i > 0; i--) {
+    size_t at;
+    if (cra_find(g, g->done[i - 1]->id, &at)) cra_drop(g, at);
+  }
+  g->ndone = 0;
+  return 1;
+}
+
+static int cra_running(const cra_engine_t *g) {
+  size_t i;
+  int n = 0;
+  for (i = 0; i < g->nslots; i++)
+    if (g->slots[i] && g->slots[i]->state == CRA_XFER_RUNNING) n++;
+  return n;
+}
+
+/* eng:perform([timeout]) → finished list. Runs libcurl; when nothing has
+ * finished and transfers are running, waits up to `timeout` seconds
+ * (default 0) for activity, then runs it again. */
+static int cra_engine_perform(lua_State *L) {
+  cra_engine_t *g = cra_check_engine(L);
+  double timeout = luaL_optnumber(L, 2, 0);
+  int running = 0;
+  CURLMcode mc;
+  if (g->socket_mode) return luaL_error(L, "creatorapi.CurlEngine: perform in socket mode");
+  mc = curl_multi_perform(g->curl.multi, &running);
+  cra_collect(g);
+  if (mc == CURLM_OK && g->ndone == 0 && running > 0 && timeout > 0) {
+    double ms = ceil(timeout * 1000.0);
+    if (ms > 1000000) ms = 1000000;
+    mc = curl_multi_poll(g->curl.multi, NULL, 0, (int)ms, NULL);
+    if (mc == CURLM_OK) mc = curl_multi_perform(g->curl.multi, &running);
+    cra_collect(g);
+  }
+  if (mc != CURLM_OK) return luaL_error(L, "creatorapi.CurlEngine: %s", curl_multi_strerror(mc));
+  return cra_push_done(L, g);
+}
+
+/* eng:socket_action(fd, readable, writable) → finished list */
+static int cra_engine_socket_action(lua_State *L) {
+  cra_engine_t *g = cra_check_engine(L);
+  curl_socket_t fd = (curl_socket_t)luaL_checkinteger(L, 2);
+  int mask = (lua_toboolean(L, 3) ? CURL_CSELECT_IN : 0) | (lua_toboolean(L, 4) ? CURL_CSELECT_OUT : 0);
+  int running = 0;
+  CURLMcode mc = curl_multi_socket_action(g->curl.multi, fd, mask, &running);
+  cra_collect(g);
+  if (mc != CURLM_OK) return luaL_error(L, "creatorapi.CurlEngine: %s", curl_multi_strerror(mc));
+  return cra_push_done(L, g);
+}
+
+/* eng:timeout_action() → finished list */
+static int cra_engine_timeout_action(lua_State *L) {
+  cra_engine_t *g = cra_check_engine(L);
+  int running = 0;
+  CURLMcode mc = curl_multi_socket_action(g->curl.multi, CURL_SOCKET_TIMEOUT, 0, &running);
+  cra_collect(g);
+  if (mc != CURLM_OK) return luaL_error(L, "creatorapi.CurlEngine: %s", curl_multi_strerror(mc));
+  return cra_push_done(L, g);
+}
+
+/* eng:take_interest() → { {fd =, what = "in"|"out"|"inout"|"remove"}, … },
+ * timeout_ms (-1 = stop the timer; nil = unchanged) */
+static int cra_engine_take_interest(lua_State *L) {
+  cra_engine_t *g = cra_check_engine(L);
+  size_t i;
+  lua_createtable(L, (int)g->nsocks, 0);
+  for (i = 0; i < g->nsocks; i++) {
+    const char *w = "inout";
+    switch (g->socks[i].what) {
+    case CURL_POLL_IN: w = "in"; break;
+    case CURL_POLL_OUT: w = "out"; break;
+    case CURL_POLL_REMOVE: w = "remove"; break;
+    default: break;
+    }
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, (lua_Integer)g->socks[i].fd);
+    lua_setfield(L, -2, "fd");
+    lua_pushstring(L, w);
+    lua_setfield(L, -2, "what");
+    lua_rawseti(L, -2, (int)i + 1);
+  }
+  g->nsocks = 0;
+  if (g->timeout_changed) {
+    g->timeout_changed = 0;
+    lua_pushinteger(L, g->timeout_ms);
+  } else {
+    lua_pushnil(L);
+  }
+  return 2;
+}
+
+/* eng:progress(id) → bytes so far (file position), expected | nil */
+static int cra_engine_progress(lua_State *L) {
+  cra_engine_t *g = cra_check_engine(L);
+  cra_xfer_t *x = cra_find(g, (long long)luaL_checknumber(L, 2), NULL);
+  if (x == NULL || !x->dl.active || !x->dl.checked || x->dl.http_error) return 0;
+  cra_pushint64(L, (long long)(x->dl.start + x->dl.written));
+  if (x->dl.expected >= 0) cra_pushint64(L, (long long)x->dl.expected);
+  else lua_pushnil(L);
+  return 2;
+}
+
+/* eng:running() → number of transfers in flight */
+static int cra_engine_running(lua_State *L) {
+  lua_pushinteger(L, cra_running(cra_check_engine(L)));
+  return 1;
+}
+
+static int cra_engine_close(lua_State *L) {
+  cra_engine_t *g = (cra_engine_t *)luaL_checkudata(L, 1, CRA_ENGINE_MT);
+  if (!g->closed) cra_engine_release(g);
+  return 0;
+}
+
+/* core.curl_engine{ socket_mode = bool } */
+static int cra_engine_new(lua_State *L) {
+  cra_engine_t *g;
+  int socket_mode = 0;
+  if (lua_istable(L, 1)) {
+    lua_getfield(L, 1, "socket_mode");
+    socket_mode = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+  }
+  g = (cra_engine_t *)cra_newuserdata(L, sizeof *g);
+  memset(g, 0, sizeof *g);
+  g->closed = 1;
+  cra_setmetatable(L, CRA_ENGINE_MT);
+  if (!cra_curl_init(&g->curl)) {
+    cra_curl_close(&g->curl);
+    return luaL_error(L, "creatorapi.core.curl_engine: curl_multi_init failed");
+  }
+  g->closed = 0;
+  g->socket_mode = socket_mode;
+  if (socket_mode) {
+    curl_multi_setopt(g->curl.multi, CURLMOPT_SOCKETFUNCTION, cra_socket_cb);
+    curl_multi_setopt(g->curl.multi, CURLMOPT_SOCKETDATA, (void *)g);
+    curl_multi_setopt(g->curl.multi, CURLMOPT_TIMERFUNCTION, cra_timer_cb);
+    curl_multi_setopt(g->curl.multi, CURLMOPT_TIMERDATA, (void *)g);
+  }
+  return 1;
+}
+
+void cra_curl_engine_open(lua_State *L) {
+  static const luaL_Reg methods[] = {
+    {"add", cra_engine_add},
+    {"remove", cra_engine_remove},
+    {"perform", cra_engine_perform},
+    {"socket_action", cra_engine_socket_action},
+    {"timeout_action", cra_engine_timeout_action},
+    {"take_interest", cra_engine_take_interest},
+    {"progress", cra_engine_progress},
+    {"running", cra_engine_running},
+    {"close", cra_engine_close},
+    {NULL, NULL}
+  };
+  luaL_newmetatable(L, CRA_ENGINE_MT);
+  lua_newtable(L);
+  cra_setfuncs(L, methods, 0);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, cra_engine_close);
+  lua_setfield(L, -2, "__gc");
+#if LUA_VERSION_NUM >= 504
+  lua_pushcfunction(L, cra_engine_close);
+  lua_setfield(L, -2, "__close");
+#endif
+  lua_pushliteral(L, CRA_ENGINE_MT);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, cra_engine_new);
+  lua_setfield(L, -2, "curl_engine");
+}

@@ -1,0 +1,101 @@
+/*
+ * curl_xfer.h — the libcurl plumbing under core.curl_engine: one multi
+ * handle, a small pool of easy handles, and per-transfer C buffers (answer
+ * body and headers, or the streaming download file sink).
+ *
+ * Ownership: every C resource of a transfer (easy handle, header list, URL,
+ * request/response buffers, download file) hangs off its cra_xfer_t, which
+ * the engine owns until it releases it; a memory error while Lua values are
+ * built leaks nothing (close/__gc release what is left).
+ *
+ * No Lua API is used in this file's libcurl callbacks; they only append to
+ * C buffers or write to the download file.
+ */
+#ifndef CRA_CURL_XFER_H
+#define CRA_CURL_XFER_H
+
+#include <stdio.h>
+#include <curl/curl.h>
+#include "compat.h"
+#include "util.h"
+
+#define CRA_POOL_MAX 8              /* idle easy handles kept per engine */
+#define CRA_MAX_HEADER_BYTES (1u << 20)
+#define CRA_DL_EXCERPT_MAX 800      /* bytes of an error body kept for downloads */
+
+typedef enum {
+  CRA_XFER_UNUSED = 0, /* slot not used (e.g. the request failed validation) */
+  CRA_XFER_READY,      /* easy configured, not yet added to the multi handle */
+  CRA_XFER_RUNNING,    /* added to the multi handle */
+  CRA_XFER_DONE        /* transfer finished; result/status valid */
+} cra_xfer_state;
+
+/* Streaming download state (client:download). Written only by the write
+ * callback (plain C) and read by the client between polls. */
+typedef struct cra_download {
+  int active;
+  char *path;
+  FILE *fp;
+  curl_off_t offset;        /* requested start (Range: bytes=offset-) */
+  curl_off_t start;         /* file position of this transfer's first byte */
+  curl_off_t written;       /* bytes written by this transfer */
+  curl_off_t expected;      /* full size when known, else -1 */
+  curl_off_t max_bytes;     /* limit on start + written, or -1 */
+  int checked;              /* first-body-byte checks done */
+  int resumed;              /* 206 appended at offset */
+  int http_error;           /* final status is not 2xx: body goes to `excerpt` */
+  int over_max;             /* aborted: max_bytes */
+  int bad_range;            /* aborted: 206 with a Content-Range we did not ask for */
+  int io_errno;             /* aborted: fopen/fwrite/ftruncate failed (errno) */
+  int complete;             /* 416, Content-Range "bytes * / offset" (no spaces): nothing left */
+  cra_buf_t excerpt;        /* start of an error body */
+} cra_download_t;
+
+typedef struct cra_xfer {
+  long long id;             /* the engine's handle for it (> 0) */
+  CURL *easy;
+  struct curl_slist *headers;
+  char *url;
+  char *path;               /* request path (no query) for error tables */
+  const char *method;       /* static string: "GET" / "POST" */
+  cra_buf_t req_body;       /* POST body (CURLOPT_POSTFIELDS points here) */
+  cra_buf_t body;           /* response body */
+  cra_buf_t hdrs;           /* raw header lines of the final response */
+  size_t max_body;
+  int too_big;              /* write callback aborted: body over max_body */
+  int hdr_too_big;
+  cra_xfer_state state;
+  CURLcode result;
+  long status;
+  long request_size;        /* CURLINFO_REQUEST_SIZE of the last attempt */
+  int sends;                /* requests libcurl sent in this attempt (prereq callback):
+                             * > 1 + redirects when it re-sent on a fresh connection */
+  cra_download_t dl;
+  char errbuf[CURL_ERROR_SIZE];
+} cra_xfer_t;
+
+typedef struct cra_curl {
+  CURLM *multi;
+  CURLSH *share;            /* DNS cache + TLS session ids for all handles */
+  CURL *pool[CRA_POOL_MAX];
+  int npool;
+} cra_curl_t;
+
+/* Creates the multi and share handles. Returns 1, or 0 on failure (call
+ * cra_curl_close either way). */
+CRA_HIDDEN int cra_curl_init(cra_curl_t *t);
+/* Frees the pool, multi and share handles (transfers released first). Idempotent. */
+CRA_HIDDEN void cra_curl_close(cra_curl_t *t);
+/* Gives x an easy handle (pooled or new) with the buffer callbacks, error
+ * buffer, private pointer and max_body set. Returns NULL on failure. */
+CRA_HIDDEN CURL *cra_curl_easy(cra_curl_t *t, cra_xfer_t *x, size_t max_body);
+/* Switches x (after cra_curl_easy) to streaming into x->dl. */
+CRA_HIDDEN void cra_curl_download(cra_xfer_t *x);
+/* After a finished download attempt: creates/truncates the file of an empty
+ * 2xx body, handles a 416 "already complete", flushes and closes. */
+CRA_HIDDEN void cra_dl_close(cra_xfer_t *x);
+/* Releases x's resources: a completed, fully read transfer's handle goes
+ * back to the pool, others are cleaned up (pitfall 13). Does not free x. */
+CRA_HIDDEN void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x);
+
+#endif /* CRA_CURL_XFER_H */
