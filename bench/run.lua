@@ -6,7 +6,9 @@
 --   2. HTTP: N KeyAPI list calls through the SDK (validation, query encoding,
 --      keep-alive transfer, JSON decode, envelope) vs raw libcurl in C doing
 --      the same N transfers and discarding the bytes.
---   3. luv / Neovim (bench/luv_bench.lua): missed uv ticks per call, 8 concurrent vs 1.
+--   4. luv / Neovim (bench/luv_bench.lua): missed uv ticks per call, 8 concurrent vs 1.
+--   5. Scripts (bench/async_bench.lua): 200 pages at 100 ms, creatorapi.async.map
+--      with 8 in flight vs one after another.
 -- Run through examples/run-with-mock.sh, which starts the mock and sets
 -- CREATORAPI_MOCK_URL.
 local creatorapi = require "creatorapi"
@@ -64,3 +66,5 @@ if os.execute("test -f /usr/lib/nginx/modules/ngx_http_lua_module.so || command 
 end
 print("\n== luv / Neovim: the luv transport on a libuv loop ==")
 assert(os.execute("lua5.4 bench/luv_bench.lua"))
+print("\n== scripts: creatorapi.async on the curl transport ==")
+assert(os.execute("lua5.4 bench/async_bench.lua"))
