@@ -52,6 +52,26 @@ else
     end)
     return ok and "ok" or "FAIL", detail
   end)()))
+  -- the public API with the automatic transport: creatorapi.async.all of 8
+  -- delayed calls in about one round-trip, the loop ticking meanwhile
+  out:write(string.format("async_all %s %s\n", (function()
+    local auto = creatorapi.keyapi{ base_url = url, api_key = "kapi_demo_key_0001" }
+    local host_name = creatorapi.async.host()
+    local ok, detail = ticking(function()
+      local fns = {}
+      for i = 1, 8 do
+        fns[i] = function() return auto:influencer_list{ region = "US", page_num = i, page_size = 2 } end
+      end
+      local t0 = uv.hrtime()
+      local res = creatorapi.async.all(fns)
+      local el = (uv.hrtime() - t0) / 1e9
+      local good = 0
+      for i = 1, 8 do if res[i][1] and res[i][1].status == 200 then good = good + 1 end end
+      return good == 8 and host_name == "luv",
+        string.format("host=%s good=%d all_s=%.3f", host_name, good, el)
+    end)
+    return ok and "ok" or "FAIL", detail
+  end)()))
 end
 out:close()
 vim.cmd("qa!")

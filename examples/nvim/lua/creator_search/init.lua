@@ -1,8 +1,8 @@
 -- luacheck: globals vim
 --- Example plugin: KeyAPI influencer search on Neovim's loop.
--- The request runs in a coroutine spawned on the uv host driver
--- (creatorapi.async.luv); the result is delivered through vim.schedule, so
--- the buffer is written from the main loop, never from a uv callback.
+-- The request runs in a task of creatorapi.async, which in Neovim lives on
+-- the editor's libuv loop (the luv transport): the editor keeps running while
+-- it is in flight, and the callback runs where vim.api may be called.
 -- API key: $KEYAPI_TOKEN (never shown or logged); base URL: $KEYAPI_API_BASE_URL.
 local M = { opts = {} }
 
@@ -13,13 +13,11 @@ local function client()
   local creatorapi = require "creatorapi"
   local o = { timeout = 30 }
   for k, v in pairs(M.opts) do o[k] = v end
-  -- transport = "luv": the non-blocking transport (issue 7); older builds
-  -- without the option fall back to the default one.
+  -- transport "luv": a call outside creatorapi.async raises instead of
+  -- freezing the editor
   o.transport = o.transport or "luv"
-  local ok, ka = pcall(creatorapi.keyapi, o)
-  if not ok then o.transport = nil; ka = creatorapi.keyapi(o) end
-  M.ka = ka
-  return ka
+  M.ka = creatorapi.keyapi(o)
+  return M.ka
 end
 
 local function show(region, lines)
@@ -45,8 +43,7 @@ end
 
 --- search(region): starts the request and returns at once.
 function M.search(region)
-  local host = require "creatorapi.async.luv"
-  host.spawn(function()
+  require("creatorapi").async(function()
     return client():influencer_list{ region = region, page_num = 1, page_size = 10,
       influencer_sort_field_v2 = 2, sort_type = 1 }
   end, function(ok, res, err)
