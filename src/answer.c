@@ -73,25 +73,6 @@ static void cra_push_raw_headers(lua_State *L, int raw) {
   }
 }
 
-static long long cra_raw_int(lua_State *L, int t, const char *name, long long dflt) {
-  long long v = dflt;
-  lua_getfield(L, t, name);
-  if (lua_type(L, -1) == LUA_TNUMBER) {
-    lua_Number n = lua_tonumber(L, -1);
-    if (n == n && n > -9.2e18 && n < 9.2e18) v = (long long)n;
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
-static int cra_raw_bool(lua_State *L, int t, const char *name) {
-  int v;
-  lua_getfield(L, t, name);
-  v = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
 /* A string field of p (method, path) or NULL; stays valid while p lives. */
 static const char *cra_p_str(lua_State *L, int p, const char *name) {
   const char *s;
@@ -105,7 +86,7 @@ static const char *cra_p_str(lua_State *L, int p, const char *name) {
 static void cra_push_failure(lua_State *L, cra_ctx_t *c, int p, int raw) {
   const char *kind = NULL, *msg;
   size_t mlen = 0;
-  long long curl_code = cra_raw_int(L, raw, "curl_code", -1);
+  long long curl_code = cra_field_int(L, raw, "curl_code", -1);
   lua_getfield(L, raw, "kind");
   if (lua_type(L, -1) == LUA_TSTRING) kind = lua_tostring(L, -1);
   if (kind == NULL) kind = curl_code >= 0 ? cra_error_kind_for_curl((CURLcode)curl_code) : "network";
@@ -122,8 +103,8 @@ static void cra_push_failure(lua_State *L, cra_ctx_t *c, int p, int raw) {
   lua_remove(L, -2); /* raw.message */
   lua_remove(L, -2); /* raw.kind */
   if (curl_code >= 0) cra_error_setint(L, "curl_code", curl_code);
-  if (cra_raw_bool(L, raw, "too_big")) {
-    long long st = cra_raw_int(L, raw, "status", 0);
+  if (cra_field_bool(L, raw, "too_big")) {
+    long long st = cra_field_int(L, raw, "status", 0);
     if (st > 0) cra_error_setint(L, "status", st);
   }
   {
@@ -135,9 +116,9 @@ static void cra_push_failure(lua_State *L, cra_ctx_t *c, int p, int raw) {
 
 /* The outcome of a download attempt (raw from the engine's file sink). */
 static int cra_parse_download(lua_State *L, cra_ctx_t *c, int p, int raw) {
-  long long status = cra_raw_int(L, raw, "status", 0), written = cra_raw_int(L, raw, "written", 0);
-  long long start = cra_raw_int(L, raw, "start", 0), expected = cra_raw_int(L, raw, "expected", -1);
-  int complete = cra_raw_bool(L, raw, "complete");
+  long long status = cra_field_int(L, raw, "status", 0), written = cra_field_int(L, raw, "written", 0);
+  long long start = cra_field_int(L, raw, "start", 0), expected = cra_field_int(L, raw, "expected", -1);
+  int complete = cra_field_bool(L, raw, "complete");
   int ok_http = (status >= 200 && status <= 299) || complete;
   int failed;
   char msg[CURL_ERROR_SIZE + 160];
@@ -147,22 +128,22 @@ static int cra_parse_download(lua_State *L, cra_ctx_t *c, int p, int raw) {
   failed = !lua_isnil(L, -1) || !lua_isnil(L, -2);
   lua_pop(L, 2);
   msg[0] = '\0';
-  if (cra_raw_bool(L, raw, "io_error")) {
+  if (cra_field_bool(L, raw, "io_error")) {
     kind = "io";
     lua_getfield(L, raw, "io_message");
     snprintf(msg, sizeof msg, "cannot write the download file: %s",
              lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "I/O error");
     lua_pop(L, 1);
-  } else if (cra_raw_bool(L, raw, "over_max")) {
+  } else if (cra_field_bool(L, raw, "over_max")) {
     kind = "protocol";
-    snprintf(msg, sizeof msg, "download exceeds max_bytes (%lld bytes)", cra_raw_int(L, p, "max_bytes", 0));
-  } else if (cra_raw_bool(L, raw, "bad_range")) {
+    snprintf(msg, sizeof msg, "download exceeds max_bytes (%lld bytes)", cra_field_int(L, p, "max_bytes", 0));
+  } else if (cra_field_bool(L, raw, "bad_range")) {
     kind = "protocol";
     snprintf(msg, sizeof msg, "HTTP 206 with a Content-Range that does not start at offset %lld",
-             cra_raw_int(L, p, "offset", 0));
+             cra_field_int(L, p, "offset", 0));
   } else if (failed) {
     cra_push_failure(L, c, p, raw);
-  } else if (!ok_http || cra_raw_bool(L, raw, "http_error")) {
+  } else if (!ok_http || cra_field_bool(L, raw, "http_error")) {
     kind = cra_error_kind_for_status((long)status);
     snprintf(msg, sizeof msg, "HTTP %lld from the download host", status);
   }
@@ -213,7 +194,7 @@ static int cra_parse_download(lua_State *L, cra_ctx_t *c, int p, int raw) {
     cra_pushint64(L, expected);
     lua_setfield(L, -2, "expected");
   }
-  lua_pushboolean(L, cra_raw_bool(L, raw, "resumed"));
+  lua_pushboolean(L, cra_field_bool(L, raw, "resumed"));
   lua_setfield(L, -2, "resumed");
   cra_push_raw_headers(L, raw);
   lua_setfield(L, -2, "headers");
@@ -258,13 +239,13 @@ int cra_ctx_parse(lua_State *L) {
                (unsigned long long)c->max_body);
       lua_pushnil(L);
       cra_error_push(L, "protocol", m, strlen(m));
-      cra_error_setint(L, "status", cra_raw_int(L, raw, "status", 0));
+      cra_error_setint(L, "status", cra_field_int(L, raw, "status", 0));
       if (cra_p_str(L, p, "method")) cra_error_setstr(L, "method", cra_p_str(L, p, "method"));
       if (cra_p_str(L, p, "path")) cra_error_setstr(L, "path", cra_p_str(L, p, "path"));
       return 2;
     }
     ec.dialect = c->dialect;
-    ec.status = (long)cra_raw_int(L, raw, "status", 0);
+    ec.status = (long)cra_field_int(L, raw, "status", 0);
     ec.body = body;
     ec.len = blen;
     ec.max_depth = c->max_depth;

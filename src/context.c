@@ -198,6 +198,25 @@ static int cra_parse_base_url(cra_ctx_t *c) {
   return 1;
 }
 
+long long cra_field_int(lua_State *L, int t, const char *name, long long dflt) {
+  long long v = dflt;
+  lua_getfield(L, t, name);
+  if (lua_type(L, -1) == LUA_TNUMBER) {
+    lua_Number n = lua_tonumber(L, -1);
+    if (n == n && n > -9.2e18 && n < 9.2e18) v = (long long)n;
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+int cra_field_bool(lua_State *L, int t, const char *name) {
+  int v;
+  lua_getfield(L, t, name);
+  v = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return v;
+}
+
 /* ctx:config() → the settings a transport needs; never the credentials. */
 static int cra_ctx_config(lua_State *L) {
   cra_ctx_t *c = cra_ctx_check(L, 1);

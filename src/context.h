@@ -81,6 +81,10 @@ CRA_HIDDEN int cra_opt_low_speed(lua_State *L, int idx, long *out);
 /* Pushes a validation error (attempts = 0, field, method, path). */
 CRA_HIDDEN void cra_push_validation(lua_State *L, const char *field, const char *msg,
                                     const char *method, const char *path);
+/* Field `name` of the table at t: an integer (NaN and out-of-range → dflt),
+ * or its truth value. Raw tables from transports and `p` are read this way. */
+CRA_HIDDEN long long cra_field_int(lua_State *L, int t, const char *name, long long dflt);
+CRA_HIDDEN int cra_field_bool(lua_State *L, int t, const char *name);
 /* Pushes {lower-case name = value} from a raw header block ("HTTP/1.1 …"
  * status line first). Repeated names are joined with ", ". */
 CRA_HIDDEN void cra_push_header_block(lua_State *L, const char *data, size_t len);

@@ -190,22 +190,6 @@ static long cra_p_ms(lua_State *L, int p, const char *field, long dflt, long dis
   return ms;
 }
 
-static int cra_p_flag(lua_State *L, int p, const char *field) {
-  int v;
-  lua_getfield(L, p, field);
-  v = lua_toboolean(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
-static long long cra_p_int(lua_State *L, int p, const char *field, long long dflt) {
-  long long v = dflt;
-  lua_getfield(L, p, field);
-  if (lua_type(L, -1) == LUA_TNUMBER) v = (long long)lua_tonumber(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
 /* Copies the string field into *dst (malloc); 0 when missing. Raises on OOM. */
 static int cra_p_dup(lua_State *L, int p, const char *field, char **dst) {
   size_t n;
@@ -223,7 +207,7 @@ static int cra_p_dup(lua_State *L, int p, const char *field, char **dst) {
 
 /* Options shared by requests and downloads. */
 static void cra_common_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
-  int follow = cra_p_flag(L, p, "follow");
+  int follow = cra_field_bool(L, p, "follow");
   int https = strncmp(x->url, "https://", 8) == 0;
   curl_easy_setopt(e, CURLOPT_URL, x->url);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -251,7 +235,7 @@ static void cra_common_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer
   if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
   /* A request that must not be re-sent gets a fresh, one-shot connection:
    * libcurl silently re-sends on a reused connection that died. */
-  if (cra_p_flag(L, p, "fresh")) {
+  if (cra_field_bool(L, p, "fresh")) {
     curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
     curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
   }
@@ -307,11 +291,11 @@ static void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfe
 }
 
 static void cra_download_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
-  long long lsl = cra_p_int(L, p, "low_speed_limit", 0), lst = cra_p_int(L, p, "low_speed_time", 0);
-  long long max_bytes = cra_p_int(L, p, "max_bytes", -1);
+  long long lsl = cra_field_int(L, p, "low_speed_limit", 0), lst = cra_field_int(L, p, "low_speed_time", 0);
+  long long max_bytes = cra_field_int(L, p, "max_bytes", -1);
   x->method = "GET";
   if (!cra_p_dup(L, p, "file", &x->dl.path)) luaL_error(L, "creatorapi.CurlEngine: download p has no file");
-  x->dl.offset = (curl_off_t)cra_p_int(L, p, "offset", 0);
+  x->dl.offset = (curl_off_t)cra_field_int(L, p, "offset", 0);
   x->dl.max_bytes = max_bytes > 0 ? (curl_off_t)max_bytes : -1;
   cra_curl_download(x);
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);

@@ -47,17 +47,6 @@ static double cra_backoff(cra_ctx_t *c, int n) {
   return d * (0.5 + 0.5 * cra_rand01(c));
 }
 
-static long long cra_int_field(lua_State *L, int idx, const char *name, long long dflt) {
-  long long v = dflt;
-  lua_getfield(L, idx, name);
-  if (lua_type(L, -1) == LUA_TNUMBER) {
-    lua_Number n = lua_tonumber(L, -1);
-    if (n == n && n > -9.2e18 && n < 9.2e18) v = (long long)n;
-  }
-  lua_pop(L, 1);
-  return v;
-}
-
 /* Turns the error table at err into kind "unknown_outcome" (cause = the
  * original kind; status, code, curl_code, request_id are kept). */
 static void cra_make_unknown_outcome(lua_State *L, int err) {
@@ -113,9 +102,9 @@ int cra_ctx_decide(lua_State *L) {
 
   lua_getfield(L, err, "kind");
   kind = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-  code = cra_int_field(L, err, "code", -1);
-  ra = cra_int_field(L, err, "retry_after", -1);
-  status = cra_int_field(L, err, "status", 0);
+  code = cra_field_int(L, err, "code", -1);
+  ra = cra_field_int(L, err, "retry_after", -1);
+  status = cra_field_int(L, err, "status", 0);
   if (strcmp(kind, "rate_limited") == 0) {
     cls = T_RATE;
   } else if (strcmp(kind, "timeout") == 0) {
@@ -133,7 +122,7 @@ int cra_ctx_decide(lua_State *L) {
   lua_getfield(L, p, "retry");
   retry = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "safe";
   lua_pop(L, 1); /* p keeps the string */
-  max_retries = (int)cra_int_field(L, p, "max_retries", c->max_retries);
+  max_retries = (int)cra_field_int(L, p, "max_retries", c->max_retries);
   if (cls == T_NONE || strcmp(retry, "never") == 0) return 0;
   if (strcmp(retry, "submit") == 0 && cls != T_RATE && cra_was_sent(L, raw)) {
     cra_make_unknown_outcome(L, err);
