@@ -105,6 +105,61 @@ describe("OpenResty cosocket transport", function()
     delay_all(m, nil)
   end)
 
+  it("SDK: a Retry-After wait inside a client call yields the worker", function()
+    m:curl("POST", "/_mock/faults",
+      '{"kind":"status","status":429,"retry_after":"1","count":1,"path":"/v1/tiktok/influencer/list/analytics"}')
+    local bg = n1.prefix .. "/sdk.out"
+    os.execute(string.format("curl -s '%s/t/sdk?call=list' >%s 2>&1 &", n1.url, bg))
+    core.sleep(0.3)
+    local worst = 0
+    for _ = 1, 5 do
+      local body, _, secs = n1:get("/ping")
+      assert.equal("pong", body)
+      worst = math.max(worst, secs)
+    end
+    assert.is_true(worst < 0.3, ("ping took %.3f s during a Retry-After wait"):format(worst))
+    for _ = 1, 50 do
+      if read(bg):find("elapsed") then break end
+      core.sleep(0.1)
+    end
+    local r = json(read(bg))
+    assert.is_true(r.ok, read(bg) .. n1:error_log())
+    assert.equal("cosocket", r.transport)
+    assert.equal(2, r.attempts)
+    assert.is_true(r.elapsed >= 0.9, "the Retry-After was not waited for")
+  end)
+
+  it("SDK: a submit whose answer is lost is unknown_outcome over cosockets", function()
+    m:curl("POST", "/_mock/faults", '{"kind":"reset_after","count":1,"path":"/openapi/v1/collection/tasks/submit"}')
+    local r = json((n1:get("/t/sdk?call=submit")))
+    assert.is_false(r.ok)
+    assert.equal("unknown_outcome", r.kind)
+    assert.equal(1, r.attempts)
+    assert.equal("cosocket", r.transport)
+    r = json((n1:get("/t/sdk?call=submit")))
+    assert.is_true(r.ok)
+  end)
+
+  it("SDK: creatorapi.async.all runs calls side by side in ngx threads", function()
+    delay_all(m, DELAY)
+    local r = json((n1:get("/t/sdkall")))
+    delay_all(m, nil)
+    assert.equal("ngx", r.host)
+    assert.equal(4, r.good)
+    assert.is_true(r.elapsed < 4 * DELAY / 2, ("4 calls took %.3f s: not concurrent"):format(r.elapsed))
+  end)
+
+  it("SDK: init_worker falls back to curl, a timer uses cosockets", function()
+    local r
+    for _ = 1, 20 do
+      r = json((n1:get("/t/sdkphases")))
+      if r.timer then break end
+      core.sleep(0.1)
+    end
+    assert.equal("curl:200", r.init_worker)
+    assert.equal("cosocket:200", r.timer)
+  end)
+
   it("connects to an IPv6 literal", function()
     local r = fan(2, "v6")
     assert.same({ ["200"] = 2 }, r.statuses, core.json_encode(r))

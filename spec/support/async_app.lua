@@ -5,6 +5,8 @@
 -- /t/limited?n=                        n sends through the shared limiter
 -- /t/phases                            what init_worker and a timer saw
 -- /t/stats, /t/pid
+-- /t/sdk?call=list|submit|retry  one SDK call (creatorapi.keyapi / creativault)
+-- /t/sdkphases                    which transport the SDK used in init_worker and a timer
 local core = require "creatorapi.core"
 local cosocket = require "creatorapi.transport.cosocket"
 local shdict = require "creatorapi.limiter.shdict"
@@ -118,7 +120,44 @@ local function lim_expire()
   return { first = first, blocked = blocked, after_hold = lim:acquire(t:now()) ~= nil }
 end
 
+-- SDK clients, made on first use in this worker (not at load: no cosockets in init).
+local clients = {}
+local function sdk(name)
+  if clients[name] then return clients[name] end
+  local creatorapi = require "creatorapi"
+  if name == "ka" then
+    clients.ka = creatorapi.keyapi{ base_url = os.getenv("MOCK_URL"), api_key = KEY, timeout = 10 }
+  else
+    clients.cv = creatorapi.creativault{ base_url = os.getenv("MOCK_URL"), api_key = "cv_live_demo_key_0001",
+      user_identity = "demo@creatorapi.test", timeout = 10, rate_limit = false }
+  end
+  return clients[name]
+end
+
+local function sdk_call(args)
+  local t0 = core.monotonic()
+  local res, err
+  if args.call == "submit" then
+    res, err = sdk("cv"):submit_task{ task_type = "FILE_UPLOAD", platform = "tiktok", values = { "creator_demo" } }
+  else
+    res, err = sdk("ka"):influencer_list{ region = "US", page_num = 1, page_size = 2 }
+  end
+  local c = sdk(args.call == "submit" and "cv" or "ka")
+  return { ok = res ~= nil, status = res and res.status or err.status, kind = err and err.kind,
+    attempts = (res or err).attempts, elapsed = core.monotonic() - t0,
+    transport = c._loop:choose().name }
+end
+
 function A.init_worker()
+  local spec0 = ngx.shared.spec
+  -- the SDK in init_worker: no cosockets here, so the curl transport (blocking)
+  local ok, r = pcall(sdk_call, {})
+  spec0:set("sdk_init_worker", ok and (r.transport .. ":" .. tostring(r.status)) or tostring(r))
+  ngx.timer.at(0, function(premature)
+    if premature then return end
+    local tok, tr = pcall(sdk_call, {})
+    spec0:set("sdk_timer", tok and (tr.transport .. ":" .. tostring(tr.status)) or tostring(tr))
+  end)
   local spec = ngx.shared.spec
   spec:set("init_worker_available:" .. ngx.worker.pid(), cosocket.available())
   ngx.timer.at(0, function(premature)
@@ -150,6 +189,21 @@ function A.handle()
       content = cosocket.available() })
   end
   if what == "pid" then return reply({ pid = ngx.worker.pid() }) end
+  if what == "sdk" then return reply(sdk_call(args)) end
+  if what == "sdkall" then
+    local async = require("creatorapi").async
+    local fns = {}
+    for i = 1, 4 do fns[i] = function() return sdk_call({}) end end
+    local t0 = core.monotonic()
+    local out = async.all(fns)
+    local good = 0
+    for i = 1, 4 do if out[i][1].ok then good = good + 1 end end
+    return reply({ host = async.host(), good = good, elapsed = core.monotonic() - t0 })
+  end
+  if what == "sdkphases" then
+    local spec = ngx.shared.spec
+    return reply({ init_worker = spec:get("sdk_init_worker"), timer = spec:get("sdk_timer") })
+  end
   ngx.status = 404
   ngx.say("unknown")
 end
