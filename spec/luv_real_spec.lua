@@ -63,8 +63,9 @@ describe("luv transport on the real engine #jit", function()
     timed_call(1, 0.5)
     tick:stop(); tick:close()
     local missed = math.floor((uv.hrtime() - t0) / 1e7) - ticks
-    -- 0–1 on an idle machine; uv timer drift under CI load reaches 3–4
-    assert.is_true(missed <= 5, "missed ticks " .. missed)
+    -- 0–1 on an idle machine; a blocked loop misses ~49; uv timer drift with
+    -- valgrind running beside it on 2 cores reached 6
+    assert.is_true(missed <= 12, "missed ticks " .. missed)
   end)
 
   it("retries after Retry-After sleep without blocking the loop", function()

@@ -27,6 +27,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <unistd.h>
+
 #include <curl/curl.h>
 
 #include "context.h"
@@ -54,6 +56,11 @@ typedef struct cra_engine {
   /* socket mode: interest recorded by the callbacks */
   cra_interest_t *socks;
   size_t nsocks, capsocks;
+  /* socket mode: sockets libcurl closed, closed by us only once Lua has
+   * seen their "remove" (so an fd number is never reused under a live uv
+   * poll handle): [0, nreported) were in the last take_interest. */
+  curl_socket_t *closing;
+  size_t nclosing, capclosing, nreported;
   long timeout_ms;
   int timeout_changed;
 } cra_engine_t;
@@ -64,8 +71,10 @@ static int cra_socket_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *so
   cra_engine_t *g = (cra_engine_t *)ud;
   size_t i;
   (void)e; (void)sockp;
-  for (i = 0; i < g->nsocks; i++) {
+  for (i = g->nsocks; i-- > 0;) {
     if (g->socks[i].fd == fd) {
+      /* a socket removed and a new one on the same number: keep both, in order */
+      if (g->socks[i].what == CURL_POLL_REMOVE && what != CURL_POLL_REMOVE) break;
       g->socks[i].what = what;
       return 0;
     }
@@ -81,6 +90,29 @@ static int cra_socket_cb(CURL *e, curl_socket_t fd, int what, void *ud, void *so
   g->socks[g->nsocks].what = what;
   g->nsocks++;
   return 0;
+}
+
+/* CURLOPT_CLOSESOCKETFUNCTION (socket mode): defer the close. */
+static int cra_closesocket_cb(void *ud, curl_socket_t fd) {
+  cra_engine_t *g = (cra_engine_t *)ud;
+  if (g->nclosing == g->capclosing) {
+    size_t cap = g->capclosing ? g->capclosing * 2 : 8;
+    curl_socket_t *n = (curl_socket_t *)realloc(g->closing, cap * sizeof *n);
+    if (n == NULL) return close(fd); /* cannot defer: close now */
+    g->closing = n;
+    g->capclosing = cap;
+  }
+  g->closing[g->nclosing++] = fd;
+  return 0;
+}
+
+/* Closes the deferred sockets Lua has been told about (all with `all`). */
+static void cra_close_reported(cra_engine_t *g, int all) {
+  size_t i, n = all ? g->nclosing : g->nreported;
+  for (i = 0; i < n; i++) close(g->closing[i]);
+  memmove(g->closing, g->closing + n, (g->nclosing - n) * sizeof *g->closing);
+  g->nclosing -= n;
+  g->nreported = 0;
 }
 
 static int cra_timer_cb(CURLM *m, long timeout_ms, void *ud) {
@@ -168,7 +200,11 @@ static void cra_engine_release(cra_engine_t *g) {
   free(g->done);
   g->done = NULL;
   g->ndone = g->capdone = 0;
-  cra_curl_close(&g->curl);
+  cra_curl_close(&g->curl); /* may still close sockets through the callback */
+  cra_close_reported(g, 1);
+  free(g->closing);
+  g->closing = NULL;
+  g->capclosing = 0;
   free(g->socks);
   g->socks = NULL;
   g->nsocks = g->capsocks = 0;
@@ -335,6 +371,10 @@ static int cra_engine_add(lua_State *L) {
     lua_pushnil(L);
     lua_pushliteral(L, "curl_easy_init failed");
     return 2;
+  }
+  if (g->socket_mode) {
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, cra_closesocket_cb);
+    curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, (void *)g);
   }
   if (is_download) cra_download_opts(L, c, e, 3, x);
   else cra_request_opts(L, c, e, 3, x);
@@ -570,6 +610,9 @@ static int cra_engine_take_interest(lua_State *L) {
     lua_rawseti(L, -2, (int)i + 1);
   }
   g->nsocks = 0;
+  /* the removes reported last time have been applied by now */
+  cra_close_reported(g, 0);
+  g->nreported = g->nclosing;
   if (g->timeout_changed) {
     g->timeout_changed = 0;
     lua_pushinteger(L, g->timeout_ms);

@@ -13,13 +13,19 @@
 local M = {}
 
 --- The uv module of this host: Neovim's loop when inside Neovim, else luv.
+--- luv runs every callback on the Lua thread that first required it, so it
+--- is required here only on the main thread (a coroutine would become the
+--- thread all uv callbacks run on, and crash once it is suspended or dead).
 function M.uv()
   if M._uv then return M._uv end
   local vim = rawget(_G, "vim")
-  local uv = vim and (vim.uv or vim.loop)
+  local uv = vim and (vim.uv or vim.loop) or package.loaded.luv
   if not uv then
-    local ok, mod = pcall(require, "luv")
-    uv = ok and mod or nil
+    local co, main = coroutine.running()
+    if co == nil or main then
+      local ok, mod = pcall(require, "luv")
+      uv = ok and mod or nil
+    end
   end
   M._uv = uv
   return uv
@@ -90,6 +96,7 @@ end
 --- spawn(fn [, on_done]) → task {done, ok, results}. on_done(ok, ...) gets
 --- fn's results (or false, err). fn starts right away, up to its first yield.
 function M.spawn(fn, on_done, ...)
+  M.uv()                           -- load luv now, on the caller's thread
   local co = coroutine.create(fn)
   local task = { co = co, on_done = on_done, done = false }
   tasks[co] = task

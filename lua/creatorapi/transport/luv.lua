@@ -1,8 +1,8 @@
 --- The luv transport: the lead's curl engine in socket mode on a libuv loop
 --- (luv, or Neovim's vim.loop / vim.uv). See /docs and the transport contract.
 --
--- One engine per Lua state (luv has one default loop per state), created on
--- first use. The uv callbacks call eng:socket_action / eng:timeout_action,
+-- One engine (one multi handle, its connections) per transport, that is per
+-- client, created on first use; all of them on the state's default uv loop. The uv callbacks call eng:socket_action / eng:timeout_action,
 -- then apply eng:take_interest(), then resume the coroutines whose transfers
 -- completed. No Lua runs inside libcurl: the engine records interest in C.
 --
@@ -15,16 +15,24 @@ local host = require "creatorapi.async.luv"
 
 local M = { WAIT = setmetatable({}, { __tostring = function() return "luv.WAIT" end }) }
 
+--- A running download's on_progress is called at most this often (ms).
+M.PROGRESS_INTERVAL_MS = 250
+
 local EVENTS = { ["in"] = "r", out = "w", inout = "rw" }
 
-local H                    -- the per-state host record, lazily created
-local function state()
-  if H then return H end
+local records = setmetatable({}, { __mode = "k" }) -- every live host record (for _reset)
+local last_record                                   -- the newest one (for tests)
+
+local apply, finish, on_timeout_of
+
+-- The host record of transport t: its engine, poll handles and waiters.
+local function state(t)
+  if t.h then return t.h end
   local uv = assert(host.uv(), "creatorapi.transport.luv: no luv / vim.loop")
   local make = M._engine_factory or function(o)
     return require("creatorapi.core").curl_engine(o)
   end
-  H = {
+  local h = {
     uv = uv,
     eng = make{ socket_mode = true },
     polls = {},                                  -- fd → uv_poll_t
@@ -34,10 +42,10 @@ local function state()
     live = {},                                   -- id → true while in the engine
     timer = uv.new_timer(),
   }
-  return H
+  h.on_timeout = on_timeout_of(h)
+  t.h, records[h], last_record = h, true, h
+  return h
 end
-
-local apply, finish
 
 local function drain_abandoned(h)
   local ids = h.abandoned
@@ -63,7 +71,9 @@ local function timeout_step(h)
   finish(h, done)
 end
 
-local function on_timeout() protected(timeout_step, H) end
+function on_timeout_of(h)
+  return function() protected(timeout_step, h) end
+end
 
 local function socket_step(h, fd, err, events)
   drain_abandoned(h)
@@ -76,8 +86,8 @@ local function socket_step(h, fd, err, events)
   finish(h, done)
 end
 
-local function poll_cb(fd)
-  return function(err, events) protected(socket_step, H, fd, err, events) end
+local function poll_cb(h, fd)
+  return function(err, events) protected(socket_step, h, fd, err, events) end
 end
 
 local function close_poll(h, fd)
@@ -94,20 +104,29 @@ local function set_poll(h, fd, events)
     p = assert(h.uv.new_poll(fd))
     h.polls[fd] = p
   end
-  p:start(events, poll_cb(fd))
+  p:start(events, poll_cb(h, fd))
 end
 
 --- Applies the interest the engine recorded since the last take.
+--- The engine closes a socket libcurl is done with only at the take after
+--- the one that reported its "remove", so after removes take once more.
 function apply(h)
-  local socks, tmo = h.eng:take_interest()
-  for _, s in ipairs(socks or {}) do
-    if s.what == "remove" then close_poll(h, s.fd)
-    else set_poll(h, s.fd, EVENTS[s.what] or "rw") end
-  end
-  if tmo ~= nil then
-    if tmo < 0 then h.timer:stop()
-    else h.timer:start(math.floor(tmo), 0, on_timeout) end
-  end
+  repeat
+    local socks, tmo = h.eng:take_interest()
+    local removed = false
+    for _, s in ipairs(socks or {}) do
+      if s.what == "remove" then
+        close_poll(h, s.fd)
+        removed = true
+      else
+        set_poll(h, s.fd, EVENTS[s.what] or "rw")
+      end
+    end
+    if tmo ~= nil then
+      if tmo < 0 then h.timer:stop()
+      else h.timer:start(math.floor(tmo), 0, h.on_timeout) end
+    end
+  until not removed
 end
 
 --- Hands completed transfers to their coroutines (after interest is applied).
@@ -157,9 +176,18 @@ function T:available()
   return not self.closed and host.available() and host.is_task()
 end
 
-function T:send(p)
+local function raised(err)
+  if type(err) == "string" or type(err) == "number" then return tostring(err) end
+  return "on_progress raised a " .. type(err) .. " value"
+end
+
+--- send(p [, on_progress]) → raw. on_progress(bytes, expected) (downloads)
+--- runs in this coroutine at most every PROGRESS_INTERVAL; if it raises the
+--- transfer is abandoned and raw.kind is "aborted".
+function T:send(p, on_progress)
   local co = current("send")
-  local h = state()
+  if self.closed then return { kind = "network", message = "the client is closed", sent = false } end
+  local h = state(self)
   drain_abandoned(h)
   local ok, id, err = pcall(h.eng.add, h.eng, self.ctx, p)
   if not ok or not id then
@@ -170,8 +198,31 @@ function T:send(p)
   local g, live = guard(h, id) -- on this coroutine's stack while it waits
   h.waiting[id], h.live[id] = co, true
   apply(h)
-  while h.results[id] == nil do coroutine.yield(M.WAIT) end
-  local raw = h.results[id]
+  local tick, last_b
+  if on_progress then
+    tick = h.uv.new_timer()
+    tick:start(M.PROGRESS_INTERVAL_MS, M.PROGRESS_INTERVAL_MS, function() host.wake(co, M.WAIT) end)
+  end
+  local aborted
+  while h.results[id] == nil and not aborted do
+    coroutine.yield(M.WAIT)
+    if tick and h.results[id] == nil and h.live[id] then
+      local bytes, expected = h.eng:progress(id)
+      if bytes and bytes ~= last_b then
+        last_b = bytes
+        local pok, perr = pcall(on_progress, bytes, expected)
+        if not pok then
+          local start = p.offset or 0
+          aborted = { kind = "aborted", message = raised(perr), sent = true, start = start, written = bytes - start }
+          h.waiting[id], h.live[id] = nil, nil
+          h.eng:remove(id)
+          apply(h)
+        end
+      end
+    end
+  end
+  if tick then tick:stop(); tick:close() end
+  local raw = aborted or h.results[id]
   h.results[id], live[1] = nil, false
   if g == nil then return nil end          -- keeps g referenced until here
   return raw
@@ -179,7 +230,7 @@ end
 
 function T:sleep(seconds)
   local co = current("sleep")
-  local uv = state().uv
+  local uv = host.uv()
   local t, fired = uv.new_timer(), false
   t:start(math.max(0, math.floor((seconds or 0) * 1000 + 0.5)), 0, function()
     fired = true
@@ -194,20 +245,39 @@ function T:now()
   return uv.hrtime() / 1e9
 end
 
+--- Closes this transport's engine, poll handles and timer; a coroutine still
+--- waiting gets a `network` failure.
 function T:close()
+  if self.closed then return end
   self.closed = true
+  local h = self.h
+  if not h then return end
+  -- stop, do not close: a uv_close needs the loop to run once more, and a
+  -- close still pending when the state closes crashes luv; stopped handles
+  -- are closed by luv's own collector
+  for _, p in pairs(h.polls) do p:stop() end
+  h.polls = {}
+  h.timer:stop()
+  for id, co in pairs(h.waiting) do
+    h.results[id] = { kind = "network", message = "the client was closed during the request", sent = true }
+    if coroutine.status(co) == "suspended" then host.wake(co, M.WAIT) end
+  end
+  h.waiting, h.live = setmetatable({}, { __mode = "v" }), {}
+  if h.eng.close then h.eng:close() end
+  records[h] = nil
 end
 
---- For tests: the host record (engine, poll handles, pending ids).
-function M._state() return state() end
---- For tests: drop the host record; the next use creates a new engine
---- with factory (default core.curl_engine).
+--- For tests: the newest host record (engine, poll handles, pending ids).
+function M._state() return last_record end
+--- For tests: stop every host record's handles; transports made from now on
+--- use factory (default core.curl_engine) for their engines.
 function M._reset(factory)
-  if H then
-    for fd in pairs(H.polls) do close_poll(H, fd) end
-    H.timer:stop()
+  for h in pairs(records) do
+    for fd in pairs(h.polls) do close_poll(h, fd) end
+    h.timer:stop()
   end
-  H, M._engine_factory = nil, factory
+  records, last_record = setmetatable({}, { __mode = "k" }), nil
+  M._engine_factory = factory
 end
 
 return M
