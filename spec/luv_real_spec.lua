@@ -65,7 +65,9 @@ describe("luv transport on the real engine #jit", function()
     local missed = math.floor((uv.hrtime() - t0) / 1e7) - ticks
     -- 0–1 on an idle machine; a blocked loop misses ~49; uv timer drift with
     -- valgrind running beside it on 2 cores reached 6
-    assert.is_true(missed <= 12, "missed ticks " .. missed)
+    -- (under valgrind everything runs ~30x slower: only a blocked loop's ~49 fails)
+    local bound = os.getenv("CREATORAPI_VALGRIND") and 30 or 12
+    assert.is_true(missed <= bound, "missed ticks " .. missed)
   end)
 
   it("retries after Retry-After sleep without blocking the loop", function()

@@ -109,6 +109,7 @@ static int cra_closesocket_cb(void *ud, curl_socket_t fd) {
 /* Closes the deferred sockets Lua has been told about (all with `all`). */
 static void cra_close_reported(cra_engine_t *g, int all) {
   size_t i, n = all ? g->nclosing : g->nreported;
+  if (n == 0) return;
   for (i = 0; i < n; i++) close(g->closing[i]);
   memmove(g->closing, g->closing + n, (g->nclosing - n) * sizeof *g->closing);
   g->nclosing -= n;
