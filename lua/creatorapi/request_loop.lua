@@ -17,6 +17,11 @@ local curl = require "creatorapi.transport.curl"
 
 local M = {}
 
+-- Transport modules, loaded on first use (cosocket and luv are host-specific).
+local cosocket_mod, luv_host
+local function cosocket() cosocket_mod = cosocket_mod or require "creatorapi.transport.cosocket"; return cosocket_mod end
+local function luvh() luv_host = luv_host or require "creatorapi.async.luv"; return luv_host end
+
 --- Transport names a client accepts in `transport = …`.
 M.TRANSPORTS = { curl = true, luv = true, cosocket = true }
 
@@ -39,15 +44,14 @@ end
 function Loop:choose(kind)
   local c = self.choice
   if c == nil or c == "cosocket" then
-    local cos = require "creatorapi.transport.cosocket"
+    local cos = cosocket()
     if kind ~= "download" and cos.available() then
       self.cos = self.cos or cos.new(self.ctx, self.cosocket_opts)
       if self.cos:available() then return self.cos end
     end
   end
   if c == nil or c == "luv" then
-    local luvh = require "creatorapi.async.luv"
-    if luvh.is_task() then
+    if luvh().is_task() then
       self.luv = self.luv or require("creatorapi.transport.luv").new(self.ctx)
       return self.luv
     end
