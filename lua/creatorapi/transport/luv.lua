@@ -1,8 +1,10 @@
---- The luv transport: the lead's curl engine in socket mode on a libuv loop
---- (luv, or Neovim's vim.loop / vim.uv). See /docs and the transport contract.
+--- The luv transport: core.curl_engine in socket mode (libcurl's multi-socket
+--- API) on a libuv loop (luv, or Neovim's vim.loop / vim.uv). The transport
+--- contract and the request loop: docs/internals.md.
 --
 -- One engine (one multi handle, its connections) per transport, that is per
--- client, created on first use; all of them on the state's default uv loop. The uv callbacks call eng:socket_action / eng:timeout_action,
+-- client, created on first use; all of them on the state's default uv loop.
+-- The uv callbacks call eng:socket_action / eng:timeout_action,
 -- then apply eng:take_interest(), then resume the coroutines whose transfers
 -- completed. No Lua runs inside libcurl: the engine records interest in C.
 --
