@@ -156,6 +156,28 @@ describe("creatorapi.async on the curl transport #jit", function()
     os.remove(dir .. ".a.csv"); os.remove(dir .. ".b.csv")
   end)
 
+  it("iterators read ahead with prefetch = N, never past max_items, and never for per-row billing", function()
+    local function pages_of(opts)
+      local before = ka:stats().requests
+      local n = 0
+      local el = timed(function()
+        for _ in ka:each_influencer({ region = "US" }, opts) do n = n + 1 end
+      end)
+      return n, ka:stats().requests - before, el
+    end
+    faults('{"kind":"delay","delay":0.3,"count":5}')
+    local n1, r1, seq = pages_of{ size = 2, max_items = 10 }
+    faults('{"kind":"delay","delay":0.3,"count":5}')
+    local n2, r2, par = pages_of{ size = 2, max_items = 10, prefetch = 4 }
+    assert.equal(10, n1)
+    assert.equal(10, n2)
+    assert.equal(5, r1)
+    assert.equal(5, r2)                     -- max_items bounds the read-ahead too
+    assert.is_true(par < seq / 2, ("prefetch %.3f s vs one by one %.3f s"):format(par, seq))
+    assert.has_error(function() cv:each_creator("tiktok", { country_code = "US" }, { prefetch = 2 }) end,
+      "each_creator: opts.prefetch is refused where every returned row is billed")
+  end)
+
   it("delivers errors: wait() and all() re-raise, the callback gets (false, err)", function()
     local h = creatorapi.async(function() error("boom", 0) end)
     local ok, err = pcall(h.wait, h)

@@ -15,6 +15,10 @@
 --   to start from) and `err.resume_size` (its page size): pass them back as
 --   `{ start_page = err.resume, size = err.resume_size }` to continue without
 --   paying again for the pages already read. `collect` does not raise.
+-- * `prefetch = N` (APIs billed per request only, never per-row search):
+--   while a page is read, up to N following pages are already requested
+--   (creatorapi.async tasks), within max_items / max_pages / the page cap.
+--   Off by default: a `break` or a short page wastes the pages in flight.
 local M = {}
 
 -- Largest page size s <= limit that divides `offset` (so page offset/s + 1 starts
@@ -33,7 +37,7 @@ local function check_opts(opts, where)
   if type(opts) ~= "table" then
     error(string.format("%s: opts must be a table, got %s", where, type(opts)), 3)
   end
-  for _, k in ipairs({ "max_items", "max_pages", "start_page", "size" }) do
+  for _, k in ipairs({ "max_items", "max_pages", "start_page", "size", "prefetch" }) do
     local v = opts[k]
     if v ~= nil and (type(v) ~= "number" or v < 1 or v ~= math.floor(v)) then
       error(string.format("%s: opts.%s must be a positive integer", where, k), 3)
@@ -62,6 +66,33 @@ function M.iterator(spec, opts)
   local rows, pos = nil, 0      -- current page and position in it
   local delivered, pages = 0, 0
   local done = false
+  local prefetch = opts.prefetch
+  if prefetch and spec.per_row_billing then
+    error(string.format("%s: opts.prefetch is refused where every returned row is billed", spec.where), 3)
+  end
+  local first_page = opts.start_page or 1
+  local ahead = {}              -- page → async handle (prefetch)
+
+  -- Would the loop ever ask for page q (prefetch; pages of `size` from first_page)?
+  local function reachable(q)
+    if spec.page_cap and q > spec.page_cap then return false end
+    if max_pages and q - first_page + 1 > max_pages then return false end
+    if max_items and (q - first_page) * size >= max_items then return false end
+    return true
+  end
+
+  local function fetch_ahead(page, this_size)
+    local async = require "creatorapi.async"
+    local h = ahead[page]
+    ahead[page] = nil
+    if not h then h = async(function() return spec.fetch(page, this_size) end) end
+    for q = page + 1, page + prefetch do
+      if not ahead[q] and reachable(q) then
+        ahead[q] = async(function() return spec.fetch(q, size) end)
+      end
+    end
+    return h:wait()
+  end
 
   local function fetch_next()
     local limit = size
@@ -77,7 +108,9 @@ function M.iterator(spec, opts)
     end
     if spec.page_cap and page > spec.page_cap then return false end
     if max_pages and pages >= max_pages then return false end
-    local got, err = spec.fetch(page, this_size)
+    local got, err
+    if prefetch and this_size == size then got, err = fetch_ahead(page, this_size)
+    else got, err = spec.fetch(page, this_size) end
     if not got then
       if type(err) == "table" then
         err.resume = page
