@@ -205,6 +205,17 @@ describe("json_decode #jit", function()
     derr("[" .. big .. '{"abc\255":1}]', "invalid UTF-8", #big + 6)
   end)
 
+  it("accepts only space, tab, CR and LF as whitespace (a form feed is an error)", function()
+    for _, text in ipairs{ "[\f]", "\f[1]", "[1,\f2]", "{\"a\":\f1}", "\"a\fb\"" } do
+      local v, err = decode(text)
+      assert.is_nil(v, text)
+      assert.matches("form feed", err)
+    end
+    assert.matches("at byte 1$", select(2, decode("[\f]")))
+    assert.same({ 1, 2 }, decode(" \t\r\n[1,\r\n\t 2] "))
+    assert.equal("a\fb", decode('["a\\fb"]')[1])  -- the escape \f is fine
+  end)
+
   it("raises on bad arguments", function()
     assert.has_error(function() decode() end)
     assert.has_error(function() decode({}) end)

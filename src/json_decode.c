@@ -668,6 +668,18 @@ CRA_HIDDEN int cra_json_decode(lua_State *L, const char *text, size_t len,
     lua_pushliteral(L, "json: empty input at byte 0");
     return 0;
   }
+  {
+    /* yajl takes a form feed for whitespace; JSON allows only space, tab,
+     * CR and LF, and no raw control byte inside strings either, so any
+     * 0x0C byte makes the text invalid. */
+    const char *ff = (const char *)memchr(text, '\f', len);
+    if (ff != NULL) {
+      snprintf(msg, sizeof msg, "json: invalid character (form feed) at byte %lu",
+               (unsigned long)(ff - text));
+      lua_pushstring(L, msg);
+      return 0;
+    }
+  }
 
   luaL_checkstack(L, 8, "json_decode");
   base = lua_gettop(L) + 1;
