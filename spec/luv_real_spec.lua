@@ -53,7 +53,9 @@ describe("luv transport on the real engine #jit", function()
   it("8 concurrent requests take about one round-trip", function()
     local one = timed_call(1, 0.2)
     local eight = timed_call(8, 0.2)
-    assert.is_true(eight < one * 1.6 and eight < 0.6, ("one %.3f eight %.3f"):format(one, eight))
+    -- valgrind makes every call CPU-bound (~30x): then only "not sequential" is checked
+    local slack = os.getenv("CREATORAPI_VALGRIND") and 4 or 1.6
+    assert.is_true(eight < one * slack and (slack > 2 or eight < 0.6), ("one %.3f eight %.3f"):format(one, eight))
   end)
 
   it("a 10 ms uv timer keeps ticking during a 500 ms call", function()
