@@ -277,6 +277,23 @@ describe("OpenResty cosocket transport", function()
     assert.is_true(after <= before + 16, ("fds %d -> %d"):format(before, after))
   end)
 
+  it("SDK calls: no fd or memory growth over 4 000 requests", function()
+    delay_all(m, nil)
+    -- warm up: pools, code paths, the allocator's arenas
+    local warm = json(n1:get("/t/sdkseq?n=1000&conc=16", 300))
+    assert.equal("cosocket", warm.transport)
+    assert.same({ ["200"] = 1000 }, warm.statuses)
+    local r = json(n1:get("/t/sdkseq?n=4000&conc=16", 300))
+    assert.same({ ["200"] = 4000 }, r.statuses)
+    assert.is_nil(next(r.kinds))
+    assert.is_true(r.fds <= warm.fds + 2, ("fds %d -> %d"):format(warm.fds, r.fds))
+    -- a leak of one 2-row page per call would be > 4 000 KiB of Lua heap
+    print(("\n  4 000 SDK calls: fds %d -> %d, Lua heap %.0f -> %.0f KiB, RSS %d -> %d KiB"):format(
+      warm.fds, r.fds, warm.lua_kb, r.lua_kb, warm.rss_kb, r.rss_kb))
+    assert.is_true(r.lua_kb - warm.lua_kb < 256, ("Lua heap %.0f -> %.0f KiB"):format(warm.lua_kb, r.lua_kb))
+    assert.is_true(r.rss_kb - warm.rss_kb < 4096, ("RSS %d -> %d KiB"):format(warm.rss_kb, r.rss_kb))
+  end)
+
   describe("with 4 workers", function()
     local n4
     setup(function()

@@ -6,6 +6,7 @@
 -- /t/phases                            what init_worker and a timer saw
 -- /t/stats, /t/pid
 -- /t/sdk?call=list|submit|retry  one SDK call (creatorapi.keyapi / creativault)
+-- /t/sdkseq?n=&conc=              n SDK calls by conc threads, then the worker's fds and memory
 -- /t/sdkphases                    which transport the SDK used in init_worker and a timer
 local core = require "creatorapi.core"
 local cosocket = require "creatorapi.transport.cosocket"
@@ -148,6 +149,43 @@ local function sdk_call(args)
     transport = c._loop:choose().name }
 end
 
+local function rss_kb()
+  local f = io.open("/proc/self/status")
+  local s = f and f:read("*a") or ""
+  if f then f:close() end
+  return tonumber(s:match("VmRSS:%s*(%d+)"))
+end
+
+local function fds()
+  local p = io.popen("ls /proc/" .. ngx.worker.pid() .. "/fd | wc -l")
+  local n = tonumber(p:read("*a"):match("%d+"))
+  p:close()
+  return n
+end
+
+-- n SDK calls (ka:influencer_list) from conc ngx threads sharing one client.
+local function sdk_seq(args)
+  local n, conc = tonumber(args.n) or 1, tonumber(args.conc) or 1
+  local statuses, kinds, next_i, threads = {}, {}, 0, {}
+  local ka = sdk("ka")
+  for c = 1, conc do
+    threads[c] = ngx.thread.spawn(function()
+      while next_i < n do
+        next_i = next_i + 1
+        local res, err = ka:influencer_list{ region = "US", page_num = 1, page_size = 2 }
+        local k = tostring(res and res.status or err.status)
+        statuses[k] = (statuses[k] or 0) + 1
+        if err then kinds[err.kind] = (kinds[err.kind] or 0) + 1 end
+      end
+    end)
+  end
+  for c = 1, conc do ngx.thread.wait(threads[c]) end
+  collectgarbage("collect")
+  collectgarbage("collect")
+  return { statuses = statuses, kinds = kinds, fds = fds(), rss_kb = rss_kb(),
+    lua_kb = collectgarbage("count"), transport = ka._loop:choose().name }
+end
+
 function A.init_worker()
   local spec0 = ngx.shared.spec
   -- the SDK in init_worker: no cosockets here, so the curl transport (blocking)
@@ -190,6 +228,7 @@ function A.handle()
   end
   if what == "pid" then return reply({ pid = ngx.worker.pid() }) end
   if what == "sdk" then return reply(sdk_call(args)) end
+  if what == "sdkseq" then return reply(sdk_seq(args)) end
   if what == "sdkall" then
     local async = require("creatorapi").async
     local fns = {}
