@@ -127,6 +127,23 @@ cra_ctx_t *cra_ctx_check(lua_State *L, int idx) {
   return c;
 }
 
+/* *dst = prefix .. value (a header line prepare sends as it is); nothing for
+ * a missing or bad value. Returns 0 when out of memory. */
+static int cra_header_line(char **dst, const char *prefix, const char *value, int bad) {
+  size_t np, nv;
+  char *s;
+  if (value == NULL || bad) return 1;
+  np = strlen(prefix);
+  nv = strlen(value);
+  s = (char *)malloc(np + nv + 1);
+  if (s == NULL) return 0;
+  memcpy(s, prefix, np);
+  memcpy(s + np, value, nv + 1);
+  cra_wipe_free(dst);
+  *dst = s;
+  return 1;
+}
+
 /* ---- close / gc ------------------------------------------------------- */
 
 static void cra_ctx_release(cra_ctx_t *c) {
@@ -138,6 +155,9 @@ static void cra_ctx_release(cra_ctx_t *c) {
   cra_wipe_free(&c->api_key);
   cra_wipe_free(&c->user_identity);
   cra_wipe_free(&c->user_agent);
+  cra_wipe_free(&c->line_key);
+  cra_wipe_free(&c->line_ident);
+  cra_wipe_free(&c->line_authz);
   cra_wipe_free(&c->ca_file);
   cra_wipe_free(&c->proxy);
   c->closed = 1;
@@ -436,6 +456,10 @@ static int cra_context_new(lua_State *L) {
   }
 
   if (!cra_parse_base_url(c)) cra_config_error(L, "base_url", "has no host");
+  if (!cra_header_line(&c->line_key, "X-API-Key: ", c->api_key, c->api_key_bad) ||
+      !cra_header_line(&c->line_authz, "Authorization: Bearer ", c->api_key, c->api_key_bad) ||
+      !cra_header_line(&c->line_ident, "X-User-Identity: ", c->user_identity, c->user_identity_bad))
+    luaL_error(L, "creatorapi.core.context: out of memory");
   cra_ctx_rng_seed(c);
   c->closed = 0;
   lua_settop(L, 2);

@@ -57,6 +57,7 @@ int luaopen_creatorapi_core(lua_State *L) {
   cra_json_open(L);
   cra_error_open(L);
   cra_context_open(L);
+  cra_answer_open(L);
   cra_curl_engine_open(L);
   cra_limiter_open(L);
   cra_query_open(L);

@@ -446,10 +446,8 @@ static void cra_push_request_raw(lua_State *L, cra_xfer_t *x) {
   if (x->sends > 1 + redirects) cra_set_int(L, "resends", x->sends - 1 - redirects);
   if (x->result == CURLE_OK) {
     cra_set_int(L, "status", x->status);
-    lua_pushlstring(L, x->hdrs.data ? x->hdrs.data : "", x->hdrs.len);
-    lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, x->body.data ? x->body.data : "", x->body.len);
-    lua_setfield(L, -2, "body");
+    cra_push_answer(L, &x->hdrs, &x->body);
+    lua_setfield(L, -2, "answer");
     return;
   }
   cra_set_int(L, "curl_code", (long long)x->result);

@@ -18,9 +18,15 @@ local curl = require "creatorapi.transport.curl"
 local M = {}
 
 -- Transport modules, loaded on first use (cosocket and luv are host-specific).
-local cosocket_mod, luv_host
+local cosocket_mod
 local function cosocket() cosocket_mod = cosocket_mod or require "creatorapi.transport.cosocket"; return cosocket_mod end
-local function luvh() luv_host = luv_host or require "creatorapi.async.luv"; return luv_host end
+
+-- Inside a luv task? No task can exist before creatorapi.async.luv is loaded,
+-- so a plain script never loads it here.
+local function in_luv_task()
+  local host = package.loaded["creatorapi.async.luv"]
+  return host ~= nil and host.is_task()
+end
 
 --- Transport names a client accepts in `transport = …`.
 M.TRANSPORTS = { curl = true, luv = true, cosocket = true }
@@ -43,7 +49,7 @@ end
 --- The transport for the next call (kind "download": one that writes files).
 function Loop:choose(kind)
   local c = self.choice
-  if c == nil or c == "cosocket" then
+  if c == "cosocket" or (c == nil and rawget(_G, "ngx") ~= nil) then
     local cos = cosocket()
     if kind ~= "download" and cos.available() then
       self.cos = self.cos or cos.new(self.ctx, self.cosocket_opts)
@@ -51,7 +57,7 @@ function Loop:choose(kind)
     end
   end
   if c == nil or c == "luv" then
-    if luvh().is_task() then
+    if in_luv_task() then
       self.luv = self.luv or require("creatorapi.transport.luv").new(self.ctx)
       return self.luv
     end
