@@ -6,6 +6,8 @@
 --   2. HTTP: N KeyAPI list calls through the SDK (validation, query encoding,
 --      keep-alive transfer, JSON decode, envelope) vs raw libcurl in C doing
 --      the same N transfers and discarding the bytes.
+--   2b. Blocking path (bench/blocking_cpu.lua): instructions per call (callgrind)
+--      vs the tree before the sans-I/O rewrite and vs raw libcurl.
 --   4. luv / Neovim (bench/luv_bench.lua): missed uv ticks per call, 8 concurrent vs 1.
 --   5. Scripts (bench/async_bench.lua): 200 pages at 100 ms, creatorapi.async.map
 --      with 8 in flight vs one after another.
@@ -60,6 +62,9 @@ print(string.format("creatorapi (decoded tables)   %8.1f us/call", sdk / N * 1e6
 print(string.format("creatorapi vs raw libcurl: %.2fx the time of the floor (%d%% overhead per call)",
   sdk / c, math.floor((sdk / c - 1) * 100 + 0.5)))
 ka:close()
+
+print("\n== blocking path: instructions per call (callgrind), this tree vs the one before the rewrite ==")
+assert(os.execute("lua5.4 bench/blocking_cpu.lua"))
 
 if os.execute("test -f /usr/lib/nginx/modules/ngx_http_lua_module.so || command -v openresty >/dev/null") then
   assert(os.execute("lua5.4 bench/openresty.lua"))
