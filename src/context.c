@@ -9,10 +9,13 @@
  * are wiped before they are freed and never copied into an error, a message,
  * __tostring or config().
  */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -142,6 +145,20 @@ static int cra_header_line(char **dst, const char *prefix, const char *value, in
   cra_wipe_free(dst);
   *dst = s;
   return 1;
+}
+
+/* The backoff jitter's xorshift64* state (retry_policy.c draws from it). */
+static void cra_ctx_rng_seed(cra_ctx_t *c) {
+  unsigned long long seed = 0;
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed) seed = 0;
+    close(fd);
+  }
+  seed ^= (unsigned long long)time(NULL) * 0x9E3779B97F4A7C15ULL;
+  seed ^= (unsigned long long)getpid() << 32;
+  seed ^= (unsigned long long)(size_t)c;
+  c->rng = seed ? seed : 0x2545F4914F6CDD1DULL;
 }
 
 /* ---- close / gc ------------------------------------------------------- */
@@ -468,12 +485,8 @@ static int cra_context_new(lua_State *L) {
 
 
 
-void cra_context_open(lua_State *L) {
+void cra_context_open(lua_State *L, const luaL_Reg *ops) {
   static const luaL_Reg methods[] = {
-    {"prepare", cra_ctx_prepare},
-    {"prepare_download", cra_ctx_prepare_download},
-    {"parse", cra_ctx_parse},
-    {"decide", cra_ctx_decide},
     {"config", cra_ctx_config},
     {"close", cra_ctx_close},
     {NULL, NULL}
@@ -482,6 +495,7 @@ void cra_context_open(lua_State *L) {
   luaL_newmetatable(L, CRA_CONTEXT_MT);
   lua_newtable(L);
   cra_setfuncs(L, methods, 0);
+  cra_setfuncs(L, ops, 0);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, cra_ctx_close);
   lua_setfield(L, -2, "__gc");

@@ -111,9 +111,11 @@ CRA_HIDDEN int cra_ctx_prepare(lua_State *L);
 CRA_HIDDEN int cra_ctx_prepare_download(lua_State *L);
 CRA_HIDDEN int cra_ctx_parse(lua_State *L);
 CRA_HIDDEN int cra_ctx_decide(lua_State *L);
-CRA_HIDDEN void cra_ctx_rng_seed(cra_ctx_t *c);
 
 /* Registers core.context and the Context metatable. */
-CRA_HIDDEN void cra_context_open(lua_State *L);
+/* Registers core.context and the Context metatable: its own methods (config,
+ * close) plus `ops`, the methods the layers above implement (core.c lists
+ * them), so this file depends on none of them. */
+CRA_HIDDEN void cra_context_open(lua_State *L, const luaL_Reg *ops);
 
 #endif /* CRA_CONTEXT_H */

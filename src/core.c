@@ -56,7 +56,16 @@ int luaopen_creatorapi_core(lua_State *L) {
   lua_newtable(L);
   cra_json_open(L);
   cra_error_open(L);
-  cra_context_open(L);
+  {
+    static const luaL_Reg ctx_ops[] = {
+      {"prepare", cra_ctx_prepare},            /* prepare.c */
+      {"prepare_download", cra_ctx_prepare_download},
+      {"parse", cra_ctx_parse},                /* answer.c */
+      {"decide", cra_ctx_decide},              /* retry_policy.c */
+      {NULL, NULL}
+    };
+    cra_context_open(L, ctx_ops);
+  }
   cra_answer_open(L);
   cra_curl_engine_open(L);
   cra_limiter_open(L);
