@@ -64,8 +64,9 @@ $(MOCK_BIN): $(MOCK_SRC) $(MOCK_HDR) Makefile
 deps:
 	@sh .ci/deps.sh
 
-# Specs run a second and third time with every client call inside a task
-# (spec/support/in_tasks.lua): on the scripts' async loop and on the luv host.
+# Specs run again with every client call inside a task
+# (spec/support/in_tasks.lua): on the scripts' async loop and on the luv host,
+# under Lua 5.4 and LuaJIT.
 TASK_SPECS := spec/core_retry_spec.lua spec/core_client_spec.lua spec/core_download_spec.lua \
   spec/fault_matrix_spec.lua spec/workflow_spec.lua spec/creativault_spec.lua spec/keyapi_spec.lua \
   spec/paging_spec.lua spec/budget_spec.lua
@@ -75,6 +76,8 @@ test: deps all
 	$(LUAJIT) $(BUSTED) --tags=jit spec
 	CREATORAPI_IN_TASKS=curl $(LUA) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)
 	CREATORAPI_IN_TASKS=luv $(LUA) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)
+	CREATORAPI_IN_TASKS=curl $(LUAJIT) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)
+	CREATORAPI_IN_TASKS=luv $(LUAJIT) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)
 
 # The demo: quickstart (search + a KeyAPI page), then the collection workflow
 # (submit → wait with progress → rows → XLSX export → download) with the
