@@ -133,10 +133,6 @@ function Loop:batch(reqs)
   return out
 end
 
-local function raised(err)
-  if type(err) == "string" or type(err) == "number" then return tostring(err) end
-  return "on_progress raised a " .. type(err) .. " value"
-end
 
 --- One download attempt to a file → res | nil, err (res.attempts = 1).
 --- opts: url, path, offset, max_bytes, timeout, connect_timeout,
@@ -156,7 +152,7 @@ function Loop:download(opts)
   if res and opts.on_progress then
     local ok, perr = pcall(opts.on_progress, res.total, res.expected)
     if not ok then
-      res, e = nil, errors.new("aborted", raised(perr),
+      res, e = nil, errors.new("aborted", errors.raised_message(perr),
         { status = res.status, bytes = res.bytes, total = res.total, method = "GET" })
     end
   end
