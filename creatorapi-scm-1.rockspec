@@ -74,6 +74,7 @@ build = {
     ["creatorapi.async"] = "lua/creatorapi/async/init.lua",
     ["creatorapi.async.curl"] = "lua/creatorapi/async/curl.lua",
     ["creatorapi.async.luv"] = "lua/creatorapi/async/luv.lua",
+    ["creatorapi.async.registry"] = "lua/creatorapi/async/registry.lua",
     ["creatorapi.client"] = "lua/creatorapi/client.lua",
     ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",
     ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
