@@ -82,6 +82,7 @@ build = {
     ["creatorapi.limiter.shdict"] = "lua/creatorapi/limiter/shdict.lua",
     ["creatorapi.paging"] = "lua/creatorapi/paging.lua",
     ["creatorapi.request_loop"] = "lua/creatorapi/request_loop.lua",
+    ["creatorapi.shape"] = "lua/creatorapi/shape.lua",
     ["creatorapi.tasks"] = "lua/creatorapi/tasks.lua",
     ["creatorapi.transport.cosocket"] = "lua/creatorapi/transport/cosocket.lua",
     ["creatorapi.transport.curl"] = "lua/creatorapi/transport/curl.lua",

@@ -10,6 +10,7 @@ local core = require "creatorapi.core"
 local base = require "creatorapi.client"
 local errors = require "creatorapi.errors"
 local paging = require "creatorapi.paging"
+local shape = require "creatorapi.shape"
 local tasks = require "creatorapi.tasks"
 
 local CreatiVault = { NAME = "creatorapi.CreatiVault" }
@@ -240,6 +241,9 @@ function CreatiVault:each_creator(platform, params, opts)
     fetch = function(page, size)
       local res, err = self:search_creators(platform, paging.with_page(params, "page", page, "size", size))
       if not res then return nil, err end
+      if not shape.is_array(res.data) then
+        return nil, shape.error(self, res, "search_" .. platform, "data", "an array", res.data)
+      end
       return res.data, res
     end,
   }, opts)
@@ -252,7 +256,8 @@ function CreatiVault:each_task_row(task_id, opts)
     fetch = function(page, size)
       local res, err = self:task_data{ task_id = task_id, page = page, size = size }
       if not res then return nil, err end
-      local items = type(res.data) == "table" and res.data.items or {}
+      local items, ierr = shape.field(self, res, "task_data", "items", shape.is_array, "an array")
+      if not items then return nil, ierr end
       return items, res
     end,
   }, opts)
@@ -317,6 +322,8 @@ function CreatiVault:download(file_ref, path, opts)
     if type(ref) ~= "table" then error("download: file_ref must be a file_id or a table", 2) end
     local res, err = self:download_url{ file_id = ref.file_id, file_name = ref.file_name }
     if not res then return nil, err end
+    local _, serr = shape.field(self, res, "download_url", "file_url", shape.is_string, "a non-empty string")
+    if serr then return nil, serr end
     info = res.data
   end
   local part = path .. ".part"
@@ -350,6 +357,10 @@ function CreatiVault:download(file_ref, path, opts)
       -- The signed URL expired (or was revoked): ask for a fresh one, once.
       refreshed = true
       local res, uerr = self:download_url{ file_id = info.file_id, file_name = info.file_id == nil and info.file_name or nil }
+      if res then
+        local _, serr = shape.field(self, res, "download_url", "file_url", shape.is_string, "a non-empty string")
+        res, uerr = serr == nil and res or nil, serr or uerr
+      end
       if not res then
         os.remove(part)
         return nil, uerr

@@ -9,6 +9,7 @@
 local base = require "creatorapi.client"
 local errors = require "creatorapi.errors"
 local paging = require "creatorapi.paging"
+local shape = require "creatorapi.shape"
 
 local KeyAPI = { NAME = "creatorapi.KeyAPI" }
 KeyAPI.__index = KeyAPI
@@ -147,6 +148,9 @@ function KeyAPI:each(method, params, opts)
     fetch = function(page, size)
       local res, err = self[method](self, paging.with_page(params, "page_num", page, "page_size", size))
       if not res then return nil, err end
+      if not shape.is_array(res.data) then
+        return nil, shape.error(self, res, method, "data", "an array", res.data)
+      end
       return res.data, res
     end,
   }, opts)

@@ -9,6 +9,7 @@
 -- status, and the caller may wait again.
 local core = require "creatorapi.core"
 local errors = require "creatorapi.errors"
+local shape = require "creatorapi.shape"
 
 local M = {}
 
@@ -69,6 +70,11 @@ function M.wait(client, task_id, opts)
     if res then
       failures = 0
       local st = res.data
+      local ok, e = shape.field(client, res, "task_status", "status", shape.is_string, "a non-empty string")
+      if not ok then
+        e.task_id, e.last_status = task_id, last
+        return nil, e
+      end
       local fp = fingerprint(st)
       if fp ~= last_fp then
         last_fp = fp
@@ -106,7 +112,9 @@ function M.collect(client, submit, params, opts)
   opts = opts or {}
   local sub, err = submit(client, params)
   if not sub then return nil, err end
-  local task_id = sub.data.task_id
+  local task_id, serr = shape.field(client, sub, client.submit_task == submit and "submit_task"
+    or "submit_keyword_task", "task_id", shape.is_string, "a non-empty string")
+  if not task_id then return nil, serr end
   local st, werr = M.wait(client, task_id, opts.wait)
   if not st then return nil, werr end
   if st.status ~= "completed" then
