@@ -314,6 +314,10 @@ function CreatiVault:download(file_ref, path, opts)
   if type(path) ~= "string" or path == "" then error("download: path must be a non-empty string", 2) end
   if opts ~= nil and type(opts) ~= "table" then error("download: opts must be a table", 2) end
   opts = opts or {}
+  local ma = opts.max_attempts
+  if ma ~= nil and (type(ma) ~= "number" or not (ma >= 1 and ma < math.huge) or ma ~= math.floor(ma)) then
+    return nil, errors.validation("opts.max_attempts", "must be a whole number >= 1, got " .. tostring(ma))
+  end
   local info
   if type(file_ref) == "table" and type(file_ref.file_url) == "string" then
     info = file_ref

@@ -184,7 +184,9 @@ function M.new(opts)
   local qps = o.qps
   o.qps = nil
   if qps ~= nil then
-    if type(qps) ~= "number" or qps <= 0 then error("creatorapi.keyapi: qps must be a positive number", 2) end
+    if type(qps) ~= "number" or not (qps > 0 and qps < math.huge) then
+      error("creatorapi.keyapi: qps must be a finite positive number", 2)
+    end
     if o.rate_limit == nil then o.rate_limit = { requests = qps, per = 1 } end
   end
   o.api_key = o.api_key or os.getenv("KEYAPI_TOKEN")
