@@ -61,6 +61,7 @@ build = {
         "src/json_decode.c",
         "src/json_encode.c",
         "src/limiter.c",
+        "src/part_file.c",
         "src/prepare.c",
         "src/query.c",
         "src/retry_policy.c",
