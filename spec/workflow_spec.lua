@@ -147,10 +147,13 @@ describe("collection workflow (mock API) #jit", function()
     local body = delivery.payload                -- the raw body the mock sent
     -- the mock signs compact sorted-key JSON: re-serialising gives the same bytes
     assert.equal(body, creatorapi.webhook.canonical(creatorapi.json.decode(body), "compact"))
-    local ev = assert(creatorapi.webhook.verify{ body = body, signature = delivery.signature, secret = SECRET })
+    local now = m:get_json("/_mock/clock").now     -- the mock's clock runs 200x
+    local ev = assert(creatorapi.webhook.verify{ body = body, signature = delivery.signature, secret = SECRET,
+      now = now })
     assert.equal("collection.completed", ev.event)
     assert.equal(sub.data.task_id, ev.task_id)
-    local _, err = creatorapi.webhook.verify{ body = body, signature = delivery.signature, secret = "other" }
+    local _, err = creatorapi.webhook.verify{ body = body, signature = delivery.signature, secret = "other",
+      now = now }
     assert.equal("no_match", err.reason)
   end)
 end)

@@ -75,7 +75,7 @@ int cra_timeout_ms(lua_State *L, int idx, long dflt, long disabled_ms, long *out
   case LUA_TNUMBER: {
     double s = (double)lua_tonumber(L, idx);
     double ms;
-    if (!(s > 0) || s != s) return 0;
+    if (!(s > 0) || s != s || isinf(s)) return 0; /* math.huge is not "no limit": false is */
     ms = ceil(s * 1000.0);
     if (ms > 2147483647.0) ms = 2147483647.0;
     *out = (long)ms;

@@ -23,6 +23,7 @@
 #include "http_response.h"
 #include "json.h"
 #include "limiter.h"
+#include "part_file.h"
 #include "query.h"
 #include "util.h"
 #include "version.h"
@@ -71,6 +72,7 @@ int luaopen_creatorapi_core(lua_State *L) {
   cra_limiter_open(L);
   cra_query_open(L);
   cra_hmac_open(L);
+  cra_part_file_open(L);
   cra_util_open(L);
   cra_http_response_open(L);
 

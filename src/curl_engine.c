@@ -33,6 +33,7 @@
 
 #include "context.h"
 #include "curl_engine.h"
+#include "part_file.h"
 #include "curl_xfer.h"
 #include "error.h"
 #include "util.h"
@@ -334,7 +335,12 @@ static void cra_download_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xf
   if (!cra_p_dup(L, p, "file", &x->dl.path)) luaL_error(L, "creatorapi.CurlEngine: download p has no file");
   x->dl.offset = (curl_off_t)cra_field_int(L, p, "offset", 0);
   x->dl.max_bytes = max_bytes > 0 ? (curl_off_t)max_bytes : -1;
-  cra_curl_download(x);
+  lua_getfield(L, p, "part");
+  {
+    cra_part_t *pf = cra_test_part(L, -1);
+    lua_pop(L, 1);
+    cra_curl_download(x, pf ? pf->fd : -1);
+  }
   curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   /* The file host is not the API: no credential or custom header at all. */
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)lsl);

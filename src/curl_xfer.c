@@ -8,6 +8,7 @@
  * pooled too (after curl_easy_reset) to keep their DNS/TLS session state.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,8 +107,21 @@ static int cra_parse_content_range(const char *v, curl_off_t *a, curl_off_t *b,
   return 1;
 }
 
+/* Opens the file by path when no part file was given (the low-level
+ * client:download): never through a symlink at the last component. */
+static int cra_dl_open(cra_download_t *d) {
+  if (d->fd >= 0) return 1;
+  if (d->io_errno) return 0; /* the part file's descriptor could not be duplicated */
+  d->fd = open(d->path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
+  if (d->fd < 0) {
+    d->io_errno = errno ? errno : EIO;
+    return 0;
+  }
+  return 1;
+}
+
 /* First body byte (or end of an empty body): decide from the final status
- * whether the body goes to the file, and open it. Returns 0 to abort. */
+ * whether the body goes to the file, and prepare it. Returns 0 to abort. */
 static int cra_dl_begin(cra_xfer_t *x) {
   cra_download_t *d = &x->dl;
   long status = 0;
@@ -128,27 +142,22 @@ static int cra_dl_begin(cra_xfer_t *x) {
       return 0;
     }
     d->expected = total >= 0 ? total : b + 1;
-    d->fp = fopen(d->path, d->offset > 0 ? "r+b" : "wb");
-    if (d->fp == NULL) goto io_error;
-    if (d->offset > 0) {
-      /* Drop anything past offset (a previous, longer attempt), append. */
-      if (ftruncate(fileno(d->fp), (off_t)d->offset) != 0) goto io_error;
-      if (fseeko(d->fp, (off_t)d->offset, SEEK_SET) != 0) goto io_error;
-    }
     d->start = d->offset;
     d->resumed = d->offset > 0;
   } else {
     /* 200 (the server ignored Range, or none was sent): start over. */
     d->expected = cl >= 0 ? cl : -1;
-    d->fp = fopen(d->path, "wb");
-    if (d->fp == NULL) goto io_error;
     d->start = 0;
     d->resumed = 0;
   }
+  /* Drop anything past start (a previous, longer attempt); writes are
+   * pwrite at start + written, independent of the descriptor's position. */
+  if (!cra_dl_open(d)) return 0;
+  if (ftruncate(d->fd, (off_t)d->start) != 0) {
+    d->io_errno = errno ? errno : EIO;
+    return 0;
+  }
   return 1;
-io_error:
-  d->io_errno = errno ? errno : EIO;
-  return 0;
 }
 
 static size_t cra_dl_write_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
@@ -166,11 +175,19 @@ static size_t cra_dl_write_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
     d->over_max = 1;
     return 0;
   }
-  if (n > 0 && fwrite(ptr, 1, n, d->fp) != n) {
-    d->io_errno = errno ? errno : EIO;
-    return 0;
+  {
+    size_t done = 0;
+    while (done < n) {
+      ssize_t w = pwrite(d->fd, ptr + done, n - done, (off_t)(d->start + d->written));
+      if (w < 0 && errno == EINTR) continue;
+      if (w <= 0) {
+        d->io_errno = w < 0 && errno ? errno : EIO;
+        return 0;
+      }
+      done += (size_t)w;
+      d->written += (curl_off_t)w;
+    }
   }
-  d->written += (curl_off_t)n;
   return n;
 }
 
@@ -189,7 +206,9 @@ void cra_dl_close(cra_xfer_t *x) {
       errno = 0;
       total = strtoll(cr + 8, &e, 10);
       if (errno == 0 && e != cr + 8 && (curl_off_t)total == d->offset) {
-        if (truncate(d->path, (off_t)d->offset) != 0) {
+        if (!cra_dl_open(d)) {
+          /* io_errno set */
+        } else if (ftruncate(d->fd, (off_t)d->offset) != 0) {
           d->io_errno = errno ? errno : EIO;
         } else {
           d->complete = 1;
@@ -201,16 +220,22 @@ void cra_dl_close(cra_xfer_t *x) {
       }
     }
   }
-  if (d->fp) {
-    if (fflush(d->fp) != 0 && !d->io_errno) d->io_errno = errno ? errno : EIO;
-    if (fclose(d->fp) != 0 && !d->io_errno) d->io_errno = errno ? errno : EIO;
-    d->fp = NULL;
+  if (d->fd >= 0) {
+    if (close(d->fd) != 0 && !d->io_errno && errno != EINTR) d->io_errno = errno ? errno : EIO;
+    d->fd = -1;
   }
 }
 
-void cra_curl_download(cra_xfer_t *x) {
+void cra_curl_download(cra_xfer_t *x, int part_fd) {
   x->dl.active = 1;
   x->dl.expected = -1;
+  x->dl.fd = -1;
+  if (part_fd >= 0) {
+    /* Our own descriptor of the part file: the Lua object may be collected
+     * while libcurl still writes. */
+    x->dl.fd = fcntl(part_fd, F_DUPFD_CLOEXEC, 0);
+    if (x->dl.fd < 0) x->dl.io_errno = errno ? errno : EMFILE;
+  }
   curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, cra_dl_write_cb);
   curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, (void *)x);
   curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
@@ -250,9 +275,9 @@ void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x) {
     }
     x->easy = NULL;
   }
-  if (x->dl.fp) {
-    fclose(x->dl.fp);
-    x->dl.fp = NULL;
+  if (x->dl.active && x->dl.fd >= 0) {
+    close(x->dl.fd);
+    x->dl.fd = -1;
   }
   free(x->dl.path);
   x->dl.path = NULL;

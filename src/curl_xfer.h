@@ -34,8 +34,8 @@ typedef enum {
  * callback (plain C) and read by the client between polls. */
 typedef struct cra_download {
   int active;
-  char *path;
-  FILE *fp;
+  char *path;               /* for messages; opened here only without a part file */
+  int fd;                   /* -1 until opened; a dup of the part file's fd, or our own */
   curl_off_t offset;        /* requested start (Range: bytes=offset-) */
   curl_off_t start;         /* file position of this transfer's first byte */
   curl_off_t written;       /* bytes written by this transfer */
@@ -46,7 +46,7 @@ typedef struct cra_download {
   int http_error;           /* final status is not 2xx: body goes to `excerpt` */
   int over_max;             /* aborted: max_bytes */
   int bad_range;            /* aborted: 206 with a Content-Range we did not ask for */
-  int io_errno;             /* aborted: fopen/fwrite/ftruncate failed (errno) */
+  int io_errno;             /* aborted: open/write/ftruncate failed (errno) */
   int complete;             /* 416, Content-Range "bytes * / offset" (no spaces): nothing left */
   cra_buf_t excerpt;        /* start of an error body */
 } cra_download_t;
@@ -89,8 +89,10 @@ CRA_HIDDEN void cra_curl_close(cra_curl_t *t);
 /* Gives x an easy handle (pooled or new) with the buffer callbacks, error
  * buffer, private pointer and max_body set. Returns NULL on failure. */
 CRA_HIDDEN CURL *cra_curl_easy(cra_curl_t *t, cra_xfer_t *x, size_t max_body);
-/* Switches x (after cra_curl_easy) to streaming into x->dl. */
-CRA_HIDDEN void cra_curl_download(cra_xfer_t *x);
+/* Switches x (after cra_curl_easy) to streaming into x->dl: into a dup of
+ * part_fd (a core.part_file) when >= 0, else into x->dl.path opened at the
+ * first body byte. */
+CRA_HIDDEN void cra_curl_download(cra_xfer_t *x, int part_fd);
 /* After a finished download attempt: creates/truncates the file of an empty
  * 2xx body, handles a 416 "already complete", flushes and closes. */
 CRA_HIDDEN void cra_dl_close(cra_xfer_t *x);

@@ -7,8 +7,10 @@
  * or after the libcrypto calls.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -55,40 +57,54 @@ static int cra_l_sha256(lua_State *L) {
   return 1;
 }
 
+int cra_sha256_fd(int fd, unsigned char *md, unsigned int *mdlen) {
+  int err = 0, ok = 0;
+  off_t pos = 0;
+  EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+  if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
+    unsigned char buf[32768];
+    ssize_t n;
+    ok = 1;
+    for (;;) {
+      n = pread(fd, buf, sizeof buf, pos);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) { err = errno ? errno : EIO; ok = 0; break; }
+      if (n == 0) break;
+      if (!EVP_DigestUpdate(ctx, buf, (size_t)n)) { ok = 0; break; }
+      pos += n;
+    }
+    if (ok && !EVP_DigestFinal_ex(ctx, md, mdlen)) ok = 0;
+  }
+  EVP_MD_CTX_free(ctx);
+  if (ok) return 0;
+  return err ? err : -1;
+}
+
+void cra_push_sha256_hex(lua_State *L, const unsigned char *md, unsigned int mdlen) {
+  cra_push_hex(L, md, mdlen);
+}
+
 /* core.sha256_file(path) → 64 lower-case hex chars | nil, message.
- * Streams the file in 32 KiB reads. The digest context and the FILE are
+ * Streams the file in 32 KiB reads. The digest context and the file are
  * released before any Lua API call that could raise. */
 static int cra_l_sha256_file(lua_State *L) {
   const char *path = luaL_checkstring(L, 1);
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int mdlen = 0;
-  int err = 0, ok = 0;
-  FILE *f;
-  EVP_MD_CTX *ctx;
+  int err, fd;
   errno = 0;
-  f = fopen(path, "rb");
-  if (f == NULL) {
+  fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
     err = errno;
     lua_pushnil(L);
     lua_pushfstring(L, "sha256_file: cannot open %s: %s", path, strerror(err));
     return 2;
   }
-  ctx = EVP_MD_CTX_new();
-  if (ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-    unsigned char buf[32768];
-    size_t n;
-    ok = 1;
-    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
-      if (!EVP_DigestUpdate(ctx, buf, n)) { ok = 0; break; }
-    }
-    if (ferror(f)) { err = errno ? errno : EIO; ok = 0; }
-    if (ok && !EVP_DigestFinal_ex(ctx, md, &mdlen)) ok = 0;
-  }
-  EVP_MD_CTX_free(ctx);
-  fclose(f);
-  if (!ok) {
+  err = cra_sha256_fd(fd, md, &mdlen);
+  close(fd);
+  if (err) {
     lua_pushnil(L);
-    if (err) lua_pushfstring(L, "sha256_file: cannot read %s: %s", path, strerror(err));
+    if (err > 0) lua_pushfstring(L, "sha256_file: cannot read %s: %s", path, strerror(err));
     else lua_pushstring(L, "sha256_file: libcrypto failure");
     return 2;
   }

@@ -11,4 +11,10 @@
  * stack: [-0, +0] */
 CRA_HIDDEN void cra_hmac_open(lua_State *L);
 
+/* SHA-256 of everything in the file open at fd (pread from offset 0; the fd's
+ * position is untouched). Returns 0, an errno value, or -1 (libcrypto). */
+CRA_HIDDEN int cra_sha256_fd(int fd, unsigned char *md, unsigned int *mdlen);
+/* Pushes the lower-case hex of a digest. stack: [-0, +1] */
+CRA_HIDDEN void cra_push_sha256_hex(lua_State *L, const unsigned char *md, unsigned int mdlen);
+
 #endif /* CRA_HMAC_H */

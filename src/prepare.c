@@ -21,6 +21,7 @@
 #include "context.h"
 #include "error.h"
 #include "json.h"
+#include "part_file.h"
 #include "query.h"
 
 /* Default headers that a same-named entry in req.headers replaces. */
@@ -435,8 +436,11 @@ int cra_ctx_prepare_download(lua_State *L) {
   if (!lua_isnil(L, -1) && !lua_isfunction(L, -1))
     return cra_invalid(L, "on_progress", "on_progress must be a function", "GET", NULL);
   lua_pop(L, 1);
+  lua_getfield(L, 2, "part"); /* stack: ctx, opts, url, path, part */
+  if (!lua_isnil(L, -1) && cra_test_part(L, -1) == NULL)
+    return cra_invalid(L, "part", "download part must be an open core.part_file", "GET", NULL);
 
-  /* stack: ctx, opts, url, path */
+  /* stack: ctx, opts, url, path, part */
   lua_createtable(L, 0, 16);
   p = lua_gettop(L);
   lua_pushliteral(L, "download");
@@ -447,6 +451,8 @@ int cra_ctx_prepare_download(lua_State *L) {
   lua_setfield(L, p, "url");
   lua_pushvalue(L, 4);
   lua_setfield(L, p, "file");
+  lua_pushvalue(L, 5);
+  lua_setfield(L, p, "part");
   cra_pushint64(L, (long long)offset);
   lua_setfield(L, p, "offset");
   if (max_bytes > 0) {

@@ -11,15 +11,28 @@
 --   * verifies `X-Webhook-Signature` over the RAW body (parse only afterwards);
 --   * answers within the 5 s deadline: work is handed to ngx.timer.at, the
 --     delivery is acknowledged at once;
+--   * refuses replays: `verify` checks the signed `timestamp` against a
+--     tolerance (300 s; $CREATIVAULT_WEBHOOK_TOLERANCE seconds, or "false");
 --   * is idempotent: deliveries are retried (10 s, 30 s, 90 s) and a task may be
 --     delivered more than once, so (task_id, event) pairs are remembered in a
 --     lua_shared_dict and repeats are acknowledged without redoing the work.
+--
+-- The restart gap: a lua_shared_dict survives `nginx -s reload` but not a
+-- stop/start. A delivery that arrives again after a restart, and still within
+-- the timestamp tolerance, runs on_event a second time. Keep on_event
+-- idempotent (key your writes by task_id), or keep the seen-set in a store that
+-- survives restarts (Redis `SET key 1 NX EX 604800` through lua-resty-redis),
+-- and ideally make the tolerance no longer than you need.
 local creatorapi = require "creatorapi"
 
 local M = {}
 
 -- The signing secret: from the environment (nginx needs `env CREATIVAULT_WEBHOOK_SECRET;`).
 M.secret = os.getenv("CREATIVAULT_WEBHOOK_SECRET")
+
+-- Seconds a delivery's signed timestamp may be off (nginx needs `env CREATIVAULT_WEBHOOK_TOLERANCE;`).
+local tol = os.getenv("CREATIVAULT_WEBHOOK_TOLERANCE")
+if tol == "false" then M.tolerance = false else M.tolerance = tonumber(tol) or 300 end
 
 -- What to do with a verified event. Runs in a timer, after the response.
 function M.on_event(event)
@@ -54,7 +67,8 @@ function M.handle()
   end
   local body = read_raw_body()
   local event, err = creatorapi.webhook.verify{
-    body = body, headers = ngx.req.get_headers(), secret = M.secret,
+    body = body, headers = ngx.req.get_headers(), secret = M.secret, tolerance = M.tolerance,
+    now = ngx.time(),
   }
   if not event then
     ngx.log(ngx.WARN, "rejected webhook: ", tostring(err))

@@ -113,6 +113,11 @@ end
 --- Creates the C client and the Lua wrapper state shared by both providers.
 function M.new(class, where, opts, defaults)
   check_options(where, opts, class.EXTRA_OPTIONS)
+  local mc = opts.max_credits
+  if type(mc) == "number" and not (mc >= 0 and mc < math.huge) then
+    error(string.format("%s: option max_credits must be a finite number >= 0 or false, got %s", where,
+      tostring(mc)), 3)
+  end
   local cfg = { dialect = defaults.dialect }
   for k in pairs(OPTION_TYPES) do
     if not LUA_ONLY[k] then cfg[k] = opts[k] end

@@ -10,6 +10,7 @@ local core = require "creatorapi.core"
 local base = require "creatorapi.client"
 local errors = require "creatorapi.errors"
 local paging = require "creatorapi.paging"
+local shape = require "creatorapi.shape"
 local tasks = require "creatorapi.tasks"
 
 local CreatiVault = { NAME = "creatorapi.CreatiVault" }
@@ -240,6 +241,9 @@ function CreatiVault:each_creator(platform, params, opts)
     fetch = function(page, size)
       local res, err = self:search_creators(platform, paging.with_page(params, "page", page, "size", size))
       if not res then return nil, err end
+      if not shape.is_array(res.data) then
+        return nil, shape.error(self, res, "search_" .. platform, "data", "an array", res.data)
+      end
       return res.data, res
     end,
   }, opts)
@@ -252,7 +256,8 @@ function CreatiVault:each_task_row(task_id, opts)
     fetch = function(page, size)
       local res, err = self:task_data{ task_id = task_id, page = page, size = size }
       if not res then return nil, err end
-      local items = type(res.data) == "table" and res.data.items or {}
+      local items, ierr = shape.field(self, res, "task_data", "items", shape.is_array, "an array")
+      if not items then return nil, ierr end
       return items, res
     end,
   }, opts)
@@ -288,18 +293,11 @@ function CreatiVault:collect_keywords(args)
   return tasks.collect(self, CreatiVault.submit_keyword_task, params, opts)
 end
 
-local function file_size(path)
-  local f = io.open(path, "rb")
-  if not f then return 0 end
-  local n = f:seek("end")
-  f:close()
-  return n or 0
-end
-
 --- download(file_ref, path [, opts]) → { path, bytes, sha256, file_id, file_name } | nil, err
 --  file_ref: a file_id string, `{ file_id = }` / `{ file_name = }`, or the `data`
 --  of export_task / download_url (anything with `file_url`).
---  Streams to `path .. ".part"` and renames it on success (memory stays flat);
+--  Streams to a new `path .. ".<random>.part"` (created O_EXCL|O_NOFOLLOW before
+--  the request, kept open) and renames it onto `path` on success (memory stays flat);
 --  resumes with Range after a broken transfer (up to `opts.max_attempts`, default
 --  4); asks download_url once more if the signed URL has expired (HTTP 403/410);
 --  checks the byte count; removes the partial file on final failure. The file
@@ -309,6 +307,13 @@ function CreatiVault:download(file_ref, path, opts)
   if type(path) ~= "string" or path == "" then error("download: path must be a non-empty string", 2) end
   if opts ~= nil and type(opts) ~= "table" then error("download: opts must be a table", 2) end
   opts = opts or {}
+  if path:find("\0", 1, true) then   -- before anything touches the file system
+    return nil, errors.validation("path", "must not contain NUL")
+  end
+  local ma = opts.max_attempts
+  if ma ~= nil and (type(ma) ~= "number" or not (ma >= 1 and ma < math.huge) or ma ~= math.floor(ma)) then
+    return nil, errors.validation("opts.max_attempts", "must be a whole number >= 1, got " .. tostring(ma))
+  end
   local info
   if type(file_ref) == "table" and type(file_ref.file_url) == "string" then
     info = file_ref
@@ -317,17 +322,26 @@ function CreatiVault:download(file_ref, path, opts)
     if type(ref) ~= "table" then error("download: file_ref must be a file_id or a table", 2) end
     local res, err = self:download_url{ file_id = ref.file_id, file_name = ref.file_name }
     if not res then return nil, err end
+    local _, serr = shape.field(self, res, "download_url", "file_url", shape.is_string, "a non-empty string")
+    if serr then return nil, serr end
     info = res.data
   end
-  local part = path .. ".part"
-  os.remove(part)
+  -- A fresh, uniquely named file next to the target, opened O_EXCL|O_NOFOLLOW
+  -- before any request and kept open until it is renamed onto `path`.
+  local part, perr = core.part_file(path)
+  if not part then return nil, errors.new("io", perr, { path = path }) end
+  local function fail(e)
+    part:discard()
+    return nil, e
+  end
   local refreshed, attempts = false, 0
   local max_attempts = opts.max_attempts or 4
   while true do
     attempts = attempts + 1
-    local offset = file_size(part)
+    local offset, serr = part:size()
+    if not offset then return fail(errors.new("io", serr, { path = path, attempts = attempts })) end
     local r, err = self._loop:download{
-      url = info.file_url, path = part, offset = offset,
+      url = info.file_url, path = part:name(), part = part, offset = offset,
       on_progress = opts.on_progress, timeout = opts.timeout or false,
       connect_timeout = opts.connect_timeout,
       low_speed_limit = opts.low_speed_limit, low_speed_time = opts.low_speed_time,
@@ -337,12 +351,13 @@ function CreatiVault:download(file_ref, path, opts)
         "download ended after %d of %d bytes", r.total, r.expected), { retryable = true })
     end
     if r then
-      local ok, rerr = os.rename(part, path)
-      if not ok then
-        os.remove(part)
-        return nil, errors.new("io", "cannot rename " .. part .. ": " .. tostring(rerr))
-      end
-      return { path = path, bytes = r.total, sha256 = core.sha256_file(path),
+      -- The result describes the bytes in our file, read back through its descriptor.
+      local size, sha = part:size(), part:sha256()
+      local ok, cerr = true, nil
+      if not (size and sha) then ok, cerr = false, "cannot read back " .. tostring(part:name()) end
+      if ok then ok, cerr = part:commit(path) end
+      if not ok then return fail(errors.new("io", tostring(cerr), { path = path, attempts = attempts })) end
+      return { path = path, bytes = size, sha256 = sha,
                file_id = info.file_id, file_name = info.file_name, attempts = attempts }
     end
     err.attempts = attempts
@@ -350,14 +365,14 @@ function CreatiVault:download(file_ref, path, opts)
       -- The signed URL expired (or was revoked): ask for a fresh one, once.
       refreshed = true
       local res, uerr = self:download_url{ file_id = info.file_id, file_name = info.file_id == nil and info.file_name or nil }
-      if not res then
-        os.remove(part)
-        return nil, uerr
+      if res then
+        local _, ferr = shape.field(self, res, "download_url", "file_url", shape.is_string, "a non-empty string")
+        res, uerr = ferr == nil and res or nil, ferr or uerr
       end
+      if not res then return fail(uerr) end
       info = res.data
     elseif not err.retryable or attempts >= max_attempts then
-      os.remove(part)
-      return nil, err
+      return fail(err)
     else
       self._loop:sleep(math.min(8, 0.5 * 2 ^ (attempts - 1)) * (0.5 + math.random() / 2))
     end

@@ -9,6 +9,7 @@
 local base = require "creatorapi.client"
 local errors = require "creatorapi.errors"
 local paging = require "creatorapi.paging"
+local shape = require "creatorapi.shape"
 
 local KeyAPI = { NAME = "creatorapi.KeyAPI" }
 KeyAPI.__index = KeyAPI
@@ -147,6 +148,9 @@ function KeyAPI:each(method, params, opts)
     fetch = function(page, size)
       local res, err = self[method](self, paging.with_page(params, "page_num", page, "page_size", size))
       if not res then return nil, err end
+      if not shape.is_array(res.data) then
+        return nil, shape.error(self, res, method, "data", "an array", res.data)
+      end
       return res.data, res
     end,
   }, opts)
@@ -180,7 +184,9 @@ function M.new(opts)
   local qps = o.qps
   o.qps = nil
   if qps ~= nil then
-    if type(qps) ~= "number" or qps <= 0 then error("creatorapi.keyapi: qps must be a positive number", 2) end
+    if type(qps) ~= "number" or not (qps > 0 and qps < math.huge) then
+      error("creatorapi.keyapi: qps must be a finite positive number", 2)
+    end
     if o.rate_limit == nil then o.rate_limit = { requests = qps, per = 1 } end
   end
   o.api_key = o.api_key or os.getenv("KEYAPI_TOKEN")

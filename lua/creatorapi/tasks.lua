@@ -9,6 +9,7 @@
 -- status, and the caller may wait again.
 local core = require "creatorapi.core"
 local errors = require "creatorapi.errors"
+local shape = require "creatorapi.shape"
 
 local M = {}
 
@@ -29,16 +30,31 @@ local function fingerprint(st)
     tostring(num(st.completed)), tostring(num(st.failed)) }, "|")
 end
 
+local function finite(v)
+  return v == v and v > -math.huge and v < math.huge
+end
+
+-- Wrong types are programming errors (raise); a negative, NaN or infinite
+-- number is a `validation` error (nothing is sent, no wait starts).
 local function check_opts(opts)
   if opts == nil then return {} end
   if type(opts) ~= "table" then error("wait_task: opts must be a table", 3) end
-  for _, k in ipairs({ "interval", "max_interval", "factor", "jitter" }) do
-    if opts[k] ~= nil and (type(opts[k]) ~= "number" or opts[k] < 0) then
+  for _, k in ipairs({ "interval", "max_interval", "factor", "jitter", "max_poll_failures" }) do
+    if opts[k] ~= nil and type(opts[k]) ~= "number" then
       error("wait_task: opts." .. k .. " must be a non-negative number", 3)
     end
+    if opts[k] ~= nil and not (finite(opts[k]) and opts[k] >= 0) then
+      return nil, errors.validation("opts." .. k, "must be a finite non-negative number, got " .. tostring(opts[k]))
+    end
   end
-  if opts.timeout ~= nil and opts.timeout ~= false and type(opts.timeout) ~= "number" then
-    error("wait_task: opts.timeout must be a number of seconds or false", 3)
+  if opts.timeout ~= nil and opts.timeout ~= false then
+    if type(opts.timeout) ~= "number" then
+      error("wait_task: opts.timeout must be a number of seconds or false", 3)
+    end
+    if not (finite(opts.timeout) and opts.timeout >= 0) then
+      return nil, errors.validation("opts.timeout",
+        "must be a finite number of seconds or false (no deadline), got " .. tostring(opts.timeout))
+    end
   end
   if opts.on_progress ~= nil and type(opts.on_progress) ~= "function" then
     error("wait_task: opts.on_progress must be a function", 3)
@@ -50,7 +66,12 @@ end
 --  opts: interval, max_interval, factor, jitter, timeout (seconds | false),
 --        on_progress(status), sleep(seconds), clock() (for tests).
 function M.wait(client, task_id, opts)
-  opts = check_opts(opts)
+  local verr
+  opts, verr = check_opts(opts)
+  if not opts then
+    verr.task_id, verr.attempts = task_id, 0
+    return nil, verr
+  end
   local D = M.DEFAULTS
   local interval = opts.interval or D.interval
   local max_interval = opts.max_interval or D.max_interval
@@ -69,6 +90,11 @@ function M.wait(client, task_id, opts)
     if res then
       failures = 0
       local st = res.data
+      local ok, e = shape.field(client, res, "task_status", "status", shape.is_string, "a non-empty string")
+      if not ok then
+        e.task_id, e.last_status = task_id, last
+        return nil, e
+      end
       local fp = fingerprint(st)
       if fp ~= last_fp then
         last_fp = fp
@@ -106,7 +132,9 @@ function M.collect(client, submit, params, opts)
   opts = opts or {}
   local sub, err = submit(client, params)
   if not sub then return nil, err end
-  local task_id = sub.data.task_id
+  local task_id, serr = shape.field(client, sub, client.submit_task == submit and "submit_task"
+    or "submit_keyword_task", "task_id", shape.is_string, "a non-empty string")
+  if not task_id then return nil, serr end
   local st, werr = M.wait(client, task_id, opts.wait)
   if not st then return nil, werr end
   if st.status ~= "completed" then
