@@ -18,6 +18,7 @@
 
 #include "context.h"
 #include "curl_engine.h"
+#include "download_sink.h"
 #include "error.h"
 #include "hmac.h"
 #include "http_response.h"
@@ -69,6 +70,7 @@ int luaopen_creatorapi_core(lua_State *L) {
   }
   cra_answer_open(L);
   cra_curl_engine_open(L);
+  cra_download_sink_open(L);
   cra_limiter_open(L);
   cra_query_open(L);
   cra_hmac_open(L);
