@@ -294,6 +294,87 @@ describe("OpenResty cosocket transport", function()
     assert.is_true(r.rss_kb - warm.rss_kb < 4096, ("RSS %d -> %d KiB"):format(warm.rss_kb, r.rss_kb))
   end)
 
+  describe("SDK downloads over cosockets", function()
+    local mdl, file, ref, ddir
+    local function enc(v)
+      return (v:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+    end
+    local function dl(url, n, extra)
+      local body, code = n1:get(string.format("/t/sdkdl?base=%s&url=%s&dir=%s&n=%d%s",
+        enc(mdl.url), enc(url), enc(ddir), n, extra or ""), 120)
+      assert.equal(200, code, body)
+      return json(body)
+    end
+
+    setup(function()
+      local creatorapi = require "creatorapi"
+      mdl = mock.start{ "--quiet", "--time-scale", "200" }
+      ddir = sh("mktemp -d"):gsub("%s+$", "")
+      os.execute("chmod 777 '" .. ddir .. "'")          -- nginx workers may run as another user
+      local cv = creatorapi.creativault{ base_url = mdl.url, api_key = mock.DEMO.cv_key,
+        user_identity = mock.DEMO.cv_identity }
+      local values = {}
+      for i = 1, 300 do values[i] = "creator_" .. i end
+      local sub = assert(cv:submit_task{ task_type = "FILE_UPLOAD", platform = "tiktok", values = values })
+      assert(cv:wait_task(sub.data.task_id, { interval = 0.05, max_interval = 0.2 }))
+      file = assert(cv:export_task{ task_id = sub.data.task_id, format = "csv" }).data
+      ref = assert(cv:download(file, ddir .. "/reference.csv"))   -- the blocking path, for comparison
+      cv:close()
+    end)
+    teardown(function()
+      if mdl then mdl:stop() end
+      if ddir then os.execute("rm -rf '" .. ddir .. "'") end
+    end)
+
+    local function file_path()
+      return (file.file_url:match("^https?://[^/]+(/[^?]*)"))
+    end
+
+    it("four at once yield the worker: four delayed file answers take about one delay", function()
+      mdl:curl("DELETE", "/_mock/faults")
+      mdl:curl("POST", "/_mock/faults", string.format('{"kind":"delay","delay":%g,"count":4,"path":"%s"}',
+        DELAY * 2, file_path()))
+      local r = dl(file.file_url, 4)
+      assert.equal("cosocket", r.transport)
+      for i = 1, 4 do
+        local x = r.results[i]
+        assert.is_true(x.ok, tostring(x.message))
+        assert.equal(ref.sha256, x.sha256)
+        assert.equal(ref.bytes, x.bytes)
+      end
+      -- one after another would be 4 x 0.4 s
+      assert.is_true(r.elapsed < 2.5 * DELAY * 2, ("4 downloads took %.3f s: not concurrent"):format(r.elapsed))
+    end)
+
+    it("resumes a truncated transfer with Range, and the file on disk is whole", function()
+      mdl:curl("DELETE", "/_mock/faults")
+      mdl:curl("POST", "/_mock/faults", string.format('{"kind":"truncate","bytes":1000,"count":1,"path":"%s"}',
+        file_path()))
+      local x = dl(file.file_url, 1).results[1]
+      assert.is_true(x.ok, tostring(x.message))
+      assert.equal(2, x.attempts)
+      assert.equal(ref.sha256, x.sha256)
+      local ranges = {}
+      for _, q in ipairs(mdl:get_json("/_mock/requests?path=" .. file_path()).requests) do
+        for _, h in ipairs(q.headers) do
+          if h[1]:lower() == "range" then ranges[#ranges + 1] = h[2] end
+          assert.is_nil(h[1]:lower():match("^x%-api%-key$"), "the API key reached the file host")
+        end
+      end
+      assert.same({ "bytes=1000-" }, ranges)
+    end)
+
+    it("never writes an error page into the file: a bad signature is a 403 with its excerpt", function()
+      mdl:curl("DELETE", "/_mock/faults")
+      local x = dl((file.file_url:gsub("sig=[^&]*", "sig=00")), 1, "&attempts=1&name=bad").results[1]
+      assert.is_false(x.ok)
+      assert.equal(403, x.status)
+      assert.matches("SignatureDoesNotMatch", x.excerpt or "")
+      assert.is_nil(io.open(ddir .. "/bad1"))
+      assert.equal("", sh("ls '" .. ddir .. "' | grep part || true"):gsub("%s+$", ""))
+    end)
+  end)
+
   describe("with 4 workers", function()
     local n4
     setup(function()

@@ -5,7 +5,8 @@
  *   p:feed(bytes)   → "more" | "done" | nil, "protocol", message
  *   p:feed_eof()    → "done" | nil, "protocol", message   (read-until-close answers)
  *   p:status() (nil until the headers are complete), p:headers() {lower-case name = value, repeats joined ", "},
- *   p:body(), p:keep_alive(), p:too_big(), p:header_bytes()
+ *   p:body(), p:take_body() (the body so far, then forgotten: streaming),
+ *   p:keep_alive(), p:too_big(), p:header_bytes()
  *
  * Content-Length, chunked and close-delimited bodies are http_parser's. The
  * parser pauses itself on message completion, so bytes after the answer are
@@ -235,6 +236,15 @@ static int cra_hr_body(lua_State *L) {
   return 1;
 }
 
+/* p:take_body() → the body bytes parsed since the last take, forgotten here:
+ * a streaming reader (downloads) holds at most one read's worth. */
+static int cra_hr_take_body(lua_State *L) {
+  cra_http_response_t *r = cra_hr_check(L);
+  lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
+  cra_buf_reset(&r->body);
+  return 1;
+}
+
 static int cra_hr_keep_alive(lua_State *L) {
   cra_http_response_t *r = cra_hr_check(L);
   lua_pushboolean(L, r->done && !r->failed && !r->trailing && http_should_keep_alive(&r->parser));
@@ -280,6 +290,7 @@ void cra_http_response_open(lua_State *L) {
     {"status", cra_hr_status},
     {"headers", cra_hr_headers},
     {"body", cra_hr_body},
+    {"take_body", cra_hr_take_body},
     {"keep_alive", cra_hr_keep_alive},
     {"too_big", cra_hr_too_big},
     {"header_bytes", cra_hr_header_bytes_l},

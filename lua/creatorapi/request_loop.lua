@@ -46,12 +46,12 @@ function M.new(ctx, opts)
   }, Loop)
 end
 
---- The transport for the next call (kind "download": one that writes files).
-function Loop:choose(kind)
+--- The transport for the next call (requests and downloads alike).
+function Loop:choose()
   local c = self.choice
   if c == "cosocket" or (c == nil and rawget(_G, "ngx") ~= nil) then
     local cos = cosocket()
-    if kind ~= "download" and cos.available() then
+    if cos.available() then
       self.cos = self.cos or cos.new(self.ctx, self.cosocket_opts)
       if self.cos:available() then return self.cos end
     end
@@ -145,7 +145,7 @@ function Loop:download(opts)
     err.attempts = 0
     return nil, err
   end
-  local t = self:choose("download")
+  local t = self:choose()
   self.n_requests, self.n_attempts = self.n_requests + 1, self.n_attempts + 1
   local raw = t:send(p, opts.on_progress)
   local res, e = ctx:parse(p, raw)

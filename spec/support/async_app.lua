@@ -7,6 +7,7 @@
 -- /t/stats, /t/pid
 -- /t/sdk?call=list|submit|retry  one SDK call (creatorapi.keyapi / creativault)
 -- /t/sdkseq?n=&conc=              n SDK calls by conc threads, then the worker's fds and memory
+-- /t/sdkdl?base=&url=&dir=&n=&name=  n concurrent cv:download of one file URL into dir/<name><i>
 -- /t/sdkphases                    which transport the SDK used in init_worker and a timer
 local core = require "creatorapi.core"
 local cosocket = require "creatorapi.transport.cosocket"
@@ -186,6 +187,33 @@ local function sdk_seq(args)
     lua_kb = collectgarbage("count"), transport = ka._loop:choose().name }
 end
 
+-- n downloads of one file at once (creatorapi.async.all), each to its own path.
+local dl_clients = {}
+local function sdk_download(args)
+  local creatorapi = require "creatorapi"
+  local cv = dl_clients[args.base]
+  if not cv then
+    cv = creatorapi.creativault{ base_url = args.base, api_key = "cv_live_demo_key_0001",
+      user_identity = "demo@creatorapi.test", timeout = 10, rate_limit = false }
+    dl_clients[args.base] = cv
+  end
+  local n, fns = tonumber(args.n) or 1, {}
+  for i = 1, n do
+    fns[i] = function()
+      local progress = 0
+      local res, err = cv:download({ file_url = args.url }, args.dir .. "/" .. (args.name or "dl") .. i,
+        { max_attempts = tonumber(args.attempts) or 4, on_progress = function() progress = progress + 1 end })
+      return { ok = res ~= nil, bytes = res and res.bytes, sha256 = res and res.sha256,
+        attempts = (res or err).attempts, kind = err and err.kind, status = err and err.status,
+        message = err and err.message, excerpt = err and err.body_excerpt, progress = progress }
+    end
+  end
+  local t0 = core.monotonic()
+  local out = {}
+  for i, r in ipairs(creatorapi.async.all(fns)) do out[i] = r[1] end
+  return { results = out, elapsed = core.monotonic() - t0, transport = cv._loop:choose().name }
+end
+
 function A.init_worker()
   local spec0 = ngx.shared.spec
   -- the SDK in init_worker: no cosockets here, so the curl transport (blocking)
@@ -229,6 +257,7 @@ function A.handle()
   if what == "pid" then return reply({ pid = ngx.worker.pid() }) end
   if what == "sdk" then return reply(sdk_call(args)) end
   if what == "sdkseq" then return reply(sdk_seq(args)) end
+  if what == "sdkdl" then return reply(sdk_download(args)) end
   if what == "sdkall" then
     local async = require("creatorapi").async
     local fns = {}
