@@ -375,6 +375,126 @@ describe("OpenResty cosocket transport", function()
     end)
   end)
 
+  describe("cosocket downloads follow the curl engine's file rules", function()
+    local peer = require "support.peer"
+    local port, pid, base, tdir, tmp
+    local function content(n)
+      local lines = {}
+      for i = 0, math.floor((n + 9) / 10) - 1 do lines[#lines + 1] = string.format("%09d\n", i) end
+      return table.concat(lines):sub(1, n)
+    end
+    local function writefile(path, s)
+      local f = assert(io.open(path, "wb"))
+      f:write(s)
+      f:close()
+    end
+    local function readfile(path)
+      local f = io.open(path, "rb")
+      if not f then return nil end
+      local s = f:read("*a")
+      f:close()
+      return s
+    end
+    local function enc(v)
+      return (tostring(v):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+    end
+    local function rawdl(path, opts)
+      local q = { "base=" .. enc(base), "url=" .. enc(base .. path), "path=" .. enc(tmp) }
+      for k, v in pairs(opts or {}) do q[#q + 1] = k .. "=" .. enc(v) end
+      local body, code = n1:get("/t/rawdl?" .. table.concat(q, "&"), 60)
+      assert.equal(200, code, body)
+      return json(body)
+    end
+
+    setup(function()
+      port, pid = peer.start()
+      base = "http://127.0.0.1:" .. port
+      tdir = sh("mktemp -d"):gsub("%s+$", "")
+      os.execute("chmod 777 '" .. tdir .. "'")
+    end)
+    teardown(function()
+      peer.stop(port, pid)
+      os.execute("rm -rf '" .. tdir .. "'")
+    end)
+    before_each(function()
+      peer.control(port, "/__reset")
+      tmp = tdir .. "/f" .. math.random(1e9)
+    end)
+
+    it("streams a multi-MB body with the right bytes, and resumes with Range (206 at offset)", function()
+      local n = 4 * 1024 * 1024 + 17
+      local r = rawdl("/file/" .. n)
+      assert.same({ status = 200, bytes = n, total = n, expected = n, resumed = false,
+        content_type = "application/octet-stream" }, r.res)
+      assert.equal(core.sha256(content(n)), r.sha256)
+      local m, k = 300000, 123457
+      writefile(tmp, content(m):sub(1, k) .. string.rep("X", 50))   -- a longer, wrong tail is dropped
+      r = rawdl("/file/" .. m, { offset = k })
+      assert.same({ status = 206, bytes = m - k, total = m, expected = m, resumed = true,
+        content_type = "application/octet-stream" }, r.res)
+      assert.equal(core.sha256(content(m)), r.sha256)
+      assert.equal("bytes=" .. k .. "-", peer.server_log(port).requests[2].headers["range"])
+    end)
+
+    it("416 bytes */<offset> is complete; a server ignoring Range starts over", function()
+      writefile(tmp, content(5000))
+      local r = rawdl("/file/5000", { offset = 5000 })
+      assert.equal(416, r.res.status)
+      assert.equal(0, r.res.bytes)
+      assert.equal(core.sha256(content(5000)), r.sha256)
+      writefile(tmp, string.rep("Z", 5999))
+      r = rawdl("/file-norange/200000", { offset = 5000 })
+      assert.equal(200, r.res.status)
+      assert.is_false(r.res.resumed)
+      assert.equal(core.sha256(content(200000)), r.sha256)
+    end)
+
+    it("never writes an error page into the file, and keeps its excerpt", function()
+      writefile(tmp, "keep me")
+      for _, st in ipairs{ 403, 404, 500 } do
+        local r = rawdl("/status/" .. st)
+        assert.equal(st, r.err.status)
+        assert.matches("status " .. st, r.err.excerpt, 1, true)
+        assert.equal("keep me", readfile(tmp))
+      end
+    end)
+
+    it("follows a redirect without any credential header", function()
+      local r = rawdl("/redirect-file/2000")
+      assert.equal(2000, r.res.bytes)
+      assert.equal(core.sha256(content(2000)), r.sha256)
+      local log = peer.server_log(port)
+      assert.equal(2, #log.requests)
+      assert.equal("/file/2000", log.requests[2].target)
+      for _, q in ipairs(log.requests) do
+        assert.is_nil(q.headers["authorization"])
+        for _, v in pairs(q.headers) do assert.is_nil(v:find("TOPSECRET", 1, true)) end
+      end
+    end)
+
+    it("aborts a stalled body (low_speed_time) and keeps what arrived; max_bytes", function()
+      local r = rawdl("/file-stall/100000", { low_speed_limit = 1000, low_speed_time = 1 })
+      assert.equal("timeout", r.err.kind)
+      assert.equal(100, r.err.bytes)
+      assert.equal(100, #readfile(tmp))
+      r = rawdl("/file/50000", { max_bytes = 20000 })
+      assert.equal("protocol", r.err.kind)
+      assert.matches("max_bytes", r.err.message, 1, true)
+    end)
+
+    it("reports progress with the expected size, and a raising on_progress aborts", function()
+      local r = rawdl("/file-slow/200000/20000/0.1", { progress = "record" })
+      assert.equal(200000, r.res.bytes)
+      assert.is_true(#r.calls >= 2, #r.calls .. " calls")
+      for i = 2, #r.calls do assert.is_true(r.calls[i][1] >= r.calls[i - 1][1]) end
+      r = rawdl("/file/50000", { progress = "record" })
+      for _, c in ipairs(r.calls) do assert.equal(50000, c[2]) end
+      r = rawdl("/file-slow/200000/20000/0.1", { progress = "raise" })
+      assert.equal("aborted", r.err.kind)
+      assert.equal("stop here", r.err.message)
+    end)
+  end)
+
   describe("with 4 workers", function()
     local n4
     setup(function()

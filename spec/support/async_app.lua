@@ -7,6 +7,7 @@
 -- /t/stats, /t/pid
 -- /t/sdk?call=list|submit|retry  one SDK call (creatorapi.keyapi / creativault)
 -- /t/sdkseq?n=&conc=              n SDK calls by conc threads, then the worker's fds and memory
+-- /t/rawdl?base=&url=&path=&offset=&…   one download attempt over the cosocket transport
 -- /t/sdkdl?base=&url=&dir=&n=&name=  n concurrent cv:download of one file URL into dir/<name><i>
 -- /t/sdkphases                    which transport the SDK used in init_worker and a timer
 local core = require "creatorapi.core"
@@ -187,6 +188,42 @@ local function sdk_seq(args)
     lua_kb = collectgarbage("count"), transport = ka._loop:choose().name }
 end
 
+-- One download attempt over the cosocket transport (ctx:prepare_download →
+-- send → parse), for the transport-level cases of spec/openresty_async_spec.
+local rawdl_ctx, rawdl_t = {}, {}
+local function raw_download(args)
+  local base = args.base
+  if not rawdl_ctx[base] then
+    rawdl_ctx[base] = core.context{ base_url = base, dialect = "keyapi", api_key = "kapi_TOPSECRETkey123" }
+    rawdl_t[base] = cosocket.new(rawdl_ctx[base])
+  end
+  local ctx, tr = rawdl_ctx[base], rawdl_t[base]
+  local function num(v) return v and (tonumber(v) or (v == "false" and false)) or nil end
+  local p, perr = ctx:prepare_download{ url = args.url, path = args.path, offset = num(args.offset),
+    max_bytes = num(args.max_bytes), timeout = num(args.timeout),
+    low_speed_limit = num(args.low_speed_limit), low_speed_time = num(args.low_speed_time) }
+  if not p then return { err = { kind = perr.kind, message = perr.message } } end
+  local calls = {}
+  local on_progress
+  if args.progress == "record" then
+    on_progress = function(b, e) calls[#calls + 1] = { b, e or false } end
+  elseif args.progress == "raise" then
+    on_progress = function(b) if b > 0 then error("stop here", 0) end end
+  end
+  local t0 = core.monotonic()
+  local raw = tr:send(p, on_progress)
+  local res, err = ctx:parse(p, raw)
+  local out = { elapsed = core.monotonic() - t0, calls = calls, sha256 = core.sha256_file(args.path) }
+  if res then
+    out.res = { status = res.status, bytes = res.bytes, total = res.total, expected = res.expected,
+      resumed = res.resumed, content_type = res.headers["content-type"] }
+  else
+    out.err = { kind = err.kind, status = err.status, message = err.message, bytes = err.bytes,
+      excerpt = err.body_excerpt }
+  end
+  return out
+end
+
 -- n downloads of one file at once (creatorapi.async.all), each to its own path.
 local dl_clients = {}
 local function sdk_download(args)
@@ -258,6 +295,7 @@ function A.handle()
   if what == "sdk" then return reply(sdk_call(args)) end
   if what == "sdkseq" then return reply(sdk_seq(args)) end
   if what == "sdkdl" then return reply(sdk_download(args)) end
+  if what == "rawdl" then return reply(raw_download(args)) end
   if what == "sdkall" then
     local async = require("creatorapi").async
     local fns = {}
