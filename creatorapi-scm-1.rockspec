@@ -25,6 +25,7 @@ description = {
 
 dependencies = {
   "lua >= 5.1",
+  "argparse >= 0.7", -- the `creatorapi` command (Debian: lua-argparse)
 }
 
 external_dependencies = {
@@ -74,6 +75,15 @@ build = {
     ["creatorapi.async"] = "lua/creatorapi/async/init.lua",
     ["creatorapi.async.curl"] = "lua/creatorapi/async/curl.lua",
     ["creatorapi.async.luv"] = "lua/creatorapi/async/luv.lua",
+    ["creatorapi.cli"] = "lua/creatorapi/cli/init.lua",
+    ["creatorapi.cli.endpoints"] = "lua/creatorapi/cli/endpoints.lua",
+    ["creatorapi.cli.exits"] = "lua/creatorapi/cli/exits.lua",
+    ["creatorapi.cli.local_tools"] = "lua/creatorapi/cli/local_tools.lua",
+    ["creatorapi.cli.output"] = "lua/creatorapi/cli/output.lua",
+    ["creatorapi.cli.params"] = "lua/creatorapi/cli/params.lua",
+    ["creatorapi.cli.progress"] = "lua/creatorapi/cli/progress.lua",
+    ["creatorapi.cli.runner"] = "lua/creatorapi/cli/runner.lua",
+    ["creatorapi.cli.workflows"] = "lua/creatorapi/cli/workflows.lua",
     ["creatorapi.client"] = "lua/creatorapi/client.lua",
     ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",
     ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
@@ -88,6 +98,9 @@ build = {
     ["creatorapi.transport.luv"] = "lua/creatorapi/transport/luv.lua",
     ["creatorapi.validate"] = "lua/creatorapi/validate.lua",
     ["creatorapi.webhook"] = "lua/creatorapi/webhook.lua",
+  },
+  install = {
+    bin = { creatorapi = "bin/creatorapi" },
   },
   copy_directories = { "docs", "examples" },
 }
