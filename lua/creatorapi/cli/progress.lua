@@ -39,7 +39,6 @@ function Bar:clear()
     self.out:write("\r\27[K")
     self.out:flush()
     self.shown = false
-    self.last = -1
   end
 end
 

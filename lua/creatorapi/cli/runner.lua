@@ -56,11 +56,13 @@ end
 --- The output and progress settings of a run.
 function M.env(args)
   local bar = progress.new(not args.quiet and (args.progress or progress.isatty(2)))
-  local fmt = args.format or (progress.isatty(1) and "table" or "jsonl")
+  local tty_out = progress.isatty(1)
+  local fmt = args.format or (tty_out and "table" or "jsonl")
   local env = { args = args, bar = bar, format = fmt, fields = output.split_fields(args.fields) }
   function env.writer(columns, single)
     return output.new{ format = fmt, fields = env.fields, columns = columns, single = single,
-      before_write = function() bar:clear() end }
+      -- the bar is erased before rows reach the same terminal; a pipe or file needs nothing
+      before_write = tty_out and function() bar:clear() end or nil }
   end
   return env
 end
@@ -81,7 +83,8 @@ function M.stream(env, iter, columns, limit)
     for row in iter do
       n = n + 1
       w:row(row)
-      env.bar:set(limit and string.format("rows %d/%d", n, limit) or string.format("rows %d", n), n == limit)
+      env.bar:set(limit and string.format("%s rows %d/%d", progress.bar(n / limit), n, limit)
+        or string.format("rows %d", n), n == limit)
     end
   end)
   env.bar:clear()
