@@ -75,6 +75,7 @@ build = {
     ["creatorapi.async.curl"] = "lua/creatorapi/async/curl.lua",
     ["creatorapi.async.luv"] = "lua/creatorapi/async/luv.lua",
     ["creatorapi.client"] = "lua/creatorapi/client.lua",
+    ["creatorapi.cost"] = "lua/creatorapi/cost.lua",
     ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",
     ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
     ["creatorapi"] = "lua/creatorapi/init.lua",
