@@ -85,6 +85,7 @@ build = {
     ["creatorapi.cli.runner"] = "lua/creatorapi/cli/runner.lua",
     ["creatorapi.cli.workflows"] = "lua/creatorapi/cli/workflows.lua",
     ["creatorapi.client"] = "lua/creatorapi/client.lua",
+    ["creatorapi.cost"] = "lua/creatorapi/cost.lua",
     ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",
     ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
     ["creatorapi"] = "lua/creatorapi/init.lua",
