@@ -11,7 +11,7 @@ local progress = require "creatorapi.cli.progress"
 
 local M = {}
 
-local has_cost, cost = pcall(require, "creatorapi.cost")
+local cost = require "creatorapi.cost"
 
 --- Prints an error as one line on stderr and returns its exit code.
 function M.fail(err)
@@ -118,12 +118,59 @@ local function redact(text, secrets)
   return text
 end
 
--- Worst-case credits of the captured call, when creatorapi.cost knows it.
+-- Worst-case credits of the command (set by the command), else of the captured call alone.
 local function worst_case(env)
-  if not (has_cost and env.endpoint) then return nil, "creatorapi.cost is not available" end
-  local ok, credits, detail = pcall(cost.worst_case, env.provider, env.endpoint, env.cost_params or {})
-  if not ok then return nil, tostring(credits) end
-  return credits, detail
+  if env.worst then return env.worst[1], env.worst[2] end
+  if not env.endpoint then return nil, "cost unknown" end
+  return cost.worst_case(env.provider, env.endpoint, env.cost_params or {})
+end
+
+-- The API's page cap and largest page, for the worst case of --all.
+local ALL_ROWS = { creativault = 200 * 100, keyapi = 10000 * 10 }
+
+--- The most a whole command can cost: one call, or every page of an iteration.
+--  → credits, detail, per_unit (credits per row for per-row billing, per request for KeyAPI) | nil, detail
+function M.command_cost(prov, name, p, iterate, limit)
+  if not iterate then return cost.worst_case(prov.name, name, p) end
+  if prov.name == "keyapi" then
+    local per, d = cost.worst_case(prov.name, name, p)
+    if not per then return nil, d end
+    local size = tonumber(p.page_size) or 10
+    local requests = math.ceil((limit or ALL_ROWS.keyapi) / size)
+    return requests * per, string.format("%s: up to %d requests x %d credit%s = %d credits", name, requests,
+      per, per == 1 and "" or "s", requests * per), per
+  end
+  local one_row = {}
+  for k, v in pairs(p) do one_row[k] = v end
+  one_row.size = 1
+  local per, d = cost.worst_case(prov.name, name, one_row)
+  if not per or per == 0 then return per, d, per end
+  local rows = limit or ALL_ROWS.creativault
+  return rows * per, string.format("%s: up to %d rows x %d credits = %d credits", name, rows, per, rows * per), per
+end
+
+-- --max-credits before anything is sent: a single call whose worst case is
+-- over the budget is refused; an iteration is cut to what the budget buys
+-- (rows for per-row search, requests for KeyAPI). → true, limit, max_pages | nil, err
+local function apply_budget(spec, args, credits, per, iterate)
+  local max = args.max_credits
+  if not max or not credits or credits <= max then return true, args.limit, nil end
+  local function refuse(what)
+    return nil, errors.new("budget", string.format("%s; --max-credits is %s: nothing was sent", what,
+      output.thousands(max)), { max_credits = max })
+  end
+  if not iterate or not per or per == 0 then
+    return refuse(string.format("this call may cost up to %s credits", output.thousands(credits)))
+  end
+  local units = math.floor(max / per)
+  if units < 1 then return refuse(string.format("one %s costs %d credits",
+    spec.prov.name == "keyapi" and "request" or "row", per)) end
+  if spec.prov.name == "keyapi" then return true, args.limit, units end
+  if not args.quiet then
+    io.stderr:write(string.format("creatorapi: --max-credits %s buys %d rows at %d credits a row: stopping there\n",
+      output.thousands(max), units, per))
+  end
+  return true, units, nil
 end
 
 --- Prints the captured request: method, URL, headers (credentials redacted), body, cost.
@@ -152,7 +199,7 @@ function M.print_dry(client, env)
   else
     io.stdout:write(p.method, " ", url, "\n", table.concat(headers, "\n"), "\n")
     if body then io.stdout:write("\n", body, "\n") end
-    io.stdout:write("\n# worst-case cost: ", credits and (output.thousands(credits) .. " credits") or "unknown",
+    io.stdout:write("\n# worst-case cost: ", credits and (output.thousands(credits) .. (credits == 1 and " credit" or " credits")) or "unknown",
       detail and (" (" .. (type(detail) == "table" and core.json_encode(detail) or tostring(detail)) .. ")") or "",
       "\n# dry run: nothing was sent\n")
   end
@@ -218,8 +265,15 @@ function M.run_endpoint(spec, args)
   end
   local billed = spec.prov.name == "keyapi" or spec.ep.billed
   local identity = spec.prov.identity_env and (spec.ep.auth or "full") == "full"
+  local credits, detail, per = M.command_cost(spec.prov, spec.name, p, iterate, args.limit)
+  local limit, max_pages = args.limit, nil
+  if not args.dry_run then
+    local ok, l, mp = apply_budget(spec, args, credits, per, iterate)
+    if not ok then return M.fail(l) end
+    limit, max_pages = l, mp
+  end
   return M.execute(spec.prov, args, { billed = billed, identity = identity }, function(client, env)
-    env.endpoint, env.cost_params = spec.name, p
+    env.endpoint, env.cost_params, env.worst = spec.name, p, { credits, detail }
     if not iterate then
       local res, err = client[spec.name](client, p)
       if not res then return err end
@@ -231,12 +285,9 @@ function M.run_endpoint(spec, args)
     if verr then return verr end
     local size = p[paging.size]
     p[paging.page], p[paging.size] = nil, nil
-    local cost_params = {}
-    for k, v in pairs(p) do cost_params[k] = v end
-    cost_params[paging.size] = args.limit and math.min(args.limit, size or args.limit) or size
-    env.cost_params = cost_params
-    local iter = paging.iterate(client, p, { max_items = args.limit, start_page = args.page, size = size })
-    return M.stream(env, iter, spec.columns, args.limit)
+    local iter = paging.iterate(client, p, { max_items = limit, max_pages = max_pages,
+      start_page = args.page, size = size })
+    return M.stream(env, iter, spec.columns, limit)
   end)
 end
 
