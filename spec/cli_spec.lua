@@ -4,25 +4,14 @@
 -- exit code of each error kind.
 local mock = require "support.mock"
 local cli = require "support.cli"
-local json = require("creatorapi").json
 local endpoints = require "creatorapi.cli.endpoints"
 local exits = require "creatorapi.cli.exits"
 
-local function decode(s)
-  local v, err = json.decode(s)
-  assert(v ~= nil, "not JSON: " .. tostring(err) .. "\n" .. s)
-  return v
-end
+local decode, jsonl = cli.decode, cli.jsonl
 
 local function lines(s)
   local out = {}
   for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
-  return out
-end
-
-local function jsonl(s)
-  local out = {}
-  for _, l in ipairs(lines(s)) do out[#out + 1] = decode(l) end
   return out
 end
 
@@ -190,8 +179,8 @@ describe("creatorapi command #jit", function()
       req = sent({ "cv", "task", "status", task_id })
       assert.equal("/openapi/v1/collection/tasks/status", req.path)
       assert.same({ task_id = task_id }, req.json)
-      local reqs
-      req, r, reqs = sent({ "cv", "task", "wait", task_id, "--interval", "0.05", "--max-interval", "0.2" })
+      local reqs, _
+      _, r, reqs = sent({ "cv", "task", "wait", task_id, "--interval", "0.05", "--max-interval", "0.2" })
       assert.equal("completed", decode(r.out).status)
       for _, x in ipairs(reqs) do assert.equal("/openapi/v1/collection/tasks/status", x.path) end
       req, r = sent({ "cv", "task", "data", task_id, "--size", "1", "--page", "2" })
@@ -207,7 +196,7 @@ describe("creatorapi command #jit", function()
       assert.same({ file_id = file_id }, req.json)
       assert.is_nil(req.headers["x-user-identity"])
       local path = os.tmpname()
-      req, r, reqs = sent({ "cv", "download", file_id, "-o", path })
+      _, r, reqs = sent({ "cv", "download", file_id, "-o", path })
       assert.equal("/openapi/v1/files/download-url", reqs[1].path)
       assert.truthy(reqs[2].path:find("^/_files/" .. file_id))
       assert.is_nil(reqs[2].headers["x-api-key"])            -- the file host never sees the key

@@ -4,13 +4,8 @@
 local mock = require "support.mock"
 local cli = require "support.cli"
 local core = require "creatorapi.core"
-local json = require("creatorapi").json
 
-local function decode(s)
-  local v, err = json.decode(s)
-  assert(v ~= nil, "not JSON: " .. tostring(err) .. "\n" .. s)
-  return v
-end
+local decode = cli.decode
 
 local function read(path)
   local f = assert(io.open(path, "rb"))

@@ -153,6 +153,19 @@ function M.query(s)
   return t
 end
 
+--- JSON text → value (asserting that it is JSON); JSON lines → list of values.
+function M.decode(s)
+  local v, err = require("creatorapi").json.decode(s)
+  assert(v ~= nil, "not JSON: " .. tostring(err) .. "\n" .. s)
+  return v
+end
+
+function M.jsonl(s)
+  local out = {}
+  for l in s:gmatch("[^\n]+") do out[#out + 1] = M.decode(l) end
+  return out
+end
+
 --- Credits the mock has charged a key so far.
 function M.charged(m, key)
   local st = m:get_json("/_mock/stats")

@@ -45,7 +45,7 @@ function M.parser(root)
   return p
 end
 
-local function usage_error(parser, msg)
+local function usage_error(msg)
   io.stderr:write(msg, "\n")
   if not msg:find("Usage:", 1, true) then io.stderr:write("(see creatorapi --help)\n") end
   return exits.USAGE
@@ -58,8 +58,8 @@ function M.main(argv, opts)
   local args_list = {}
   for i = 1, #argv do args_list[i] = argv[i] end
   local ok, args = parser:pparse(args_list)
-  if not ok then return usage_error(parser, "creatorapi: " .. tostring(args)) end
-  if not args._run then return usage_error(parser, parser:get_usage()) end
+  if not ok then return usage_error("creatorapi: " .. tostring(args)) end
+  if not args._run then return usage_error(parser:get_usage()) end
   local done, code = xpcall(args._run, debug.traceback)
   if not done then
     -- A bug in the CLI or the SDK (a programming error raised): one line, or the trace when asked.

@@ -107,16 +107,7 @@ local function capture(client, env)
   end
 end
 
-local function redact(text, secrets)
-  for _, s in ipairs(secrets) do
-    local i = text:find(s, 1, true)
-    while i do
-      text = text:sub(1, i - 1) .. "[REDACTED]" .. text:sub(i + #s)
-      i = text:find(s, 1, true)
-    end
-  end
-  return text
-end
+local redact = require("creatorapi.client").redact_secrets
 
 -- Worst-case credits of the command (set by the command), else of the captured call alone.
 local function worst_case(env)
@@ -199,7 +190,8 @@ function M.print_dry(client, env)
   else
     io.stdout:write(p.method, " ", url, "\n", table.concat(headers, "\n"), "\n")
     if body then io.stdout:write("\n", body, "\n") end
-    io.stdout:write("\n# worst-case cost: ", credits and (output.thousands(credits) .. (credits == 1 and " credit" or " credits")) or "unknown",
+    local amount = credits and (output.thousands(credits) .. (credits == 1 and " credit" or " credits"))
+    io.stdout:write("\n# worst-case cost: ", amount or "unknown",
       detail and (" (" .. (type(detail) == "table" and core.json_encode(detail) or tostring(detail)) .. ")") or "",
       "\n# dry run: nothing was sent\n")
   end

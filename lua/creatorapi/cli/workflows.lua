@@ -11,7 +11,6 @@ local M = {}
 
 local unpack = table.unpack or unpack
 local CV = endpoints.PROVIDERS.cv
-local KA = endpoints.PROVIDERS.keyapi
 local STATUS_COLUMNS = endpoints.HINTS.creativault.task_status.columns
 
 local function common(cmd, prov)
