@@ -26,6 +26,7 @@ description = {
 dependencies = {
   "lua >= 5.1",
   "argparse >= 0.7", -- the `creatorapi` command (Debian: lua-argparse)
+  "luasocket >= 3.0", -- `creatorapi webhook listen` only (Debian: lua-socket)
 }
 
 external_dependencies = {
@@ -78,6 +79,7 @@ build = {
     ["creatorapi.cli"] = "lua/creatorapi/cli/init.lua",
     ["creatorapi.cli.endpoints"] = "lua/creatorapi/cli/endpoints.lua",
     ["creatorapi.cli.exits"] = "lua/creatorapi/cli/exits.lua",
+    ["creatorapi.cli.listen"] = "lua/creatorapi/cli/listen.lua",
     ["creatorapi.cli.local_tools"] = "lua/creatorapi/cli/local_tools.lua",
     ["creatorapi.cli.output"] = "lua/creatorapi/cli/output.lua",
     ["creatorapi.cli.params"] = "lua/creatorapi/cli/params.lua",

@@ -4,6 +4,7 @@
 local mock = require "support.mock"
 local cli = require "support.cli"
 local core = require "creatorapi.core"
+local json = require("creatorapi").json
 
 local decode = cli.decode
 
@@ -17,7 +18,7 @@ end
 describe("creatorapi command: progress and workflows #jit", function()
   local m, dir
   setup(function()
-    m = mock.start{ "--quiet", "--time-scale", "600" }
+    m = mock.start{ "--quiet", "--time-scale", "600", "--allow-insecure-webhooks" }
     local p = io.popen("mktemp -d")
     dir = p:read("*l")
     p:close()
@@ -125,6 +126,77 @@ describe("creatorapi command: progress and workflows #jit", function()
     assert.equal(1, #recs)
     assert.equal("creator_demo", recs[1].username)
     assert.equal("LINK_BATCH", cli.requests(m)[1].json.task_type)
+  end)
+
+  describe("webhook listen", function()
+    -- Starts a listener in the background; → { url, pid, out, err } once it listens.
+    local function listen(args)
+      local out, err = os.tmpname(), os.tmpname()
+      local argv = { "webhook", "listen", "--port", "0" }
+      for _, a in ipairs(args) do argv[#argv + 1] = a end
+      local p = io.popen(cli.command(nil, argv) .. " >" .. cli.quote(out) .. " 2>" .. cli.quote(err) .. " & echo $!")
+      local pid = p:read("*l")
+      p:close()
+      for _ = 1, 400 do
+        local url = read(err):match("listening for webhooks on (http://%S+)")
+        if url then return { url = url, pid = pid, out = out, err = err } end
+        os.execute("sleep 0.025")
+      end
+      error("the listener did not start: " .. read(err))
+    end
+
+    local function wait_for(path, text)
+      for _ = 1, 400 do
+        if read(path):find(text, 1, true) then return true end
+        os.execute("sleep 0.025")
+      end
+      return false
+    end
+
+    local function post(url, body, sig)
+      local p = io.popen(string.format("curl -s -o /dev/null -w '%%{http_code}' -X POST -H %s --data-binary %s %s",
+        cli.quote("X-Webhook-Signature: " .. sig), cli.quote(body), cli.quote(url)))
+      local code = p:read("*a")
+      p:close()
+      return tonumber(code)
+    end
+
+    it("verifies the mock's real delivery, prints the event and forwards it byte for byte", function()
+      m:reset()
+      local secret = "whsec_creatorapi_mock"
+      local target = listen({ "--secret", secret, "--max-events", "1" })
+      local front = listen({ "--secret", "whsec_old", "--secret", secret, "--max-events", "1",
+        "--forward-to", target.url .. "downstream" })
+      -- a forged delivery is refused with 401 and does not count as an event
+      assert.equal(401, post(front.url, '{"event":"collection.completed"}', string.rep("0", 64)))
+      assert.truthy(wait_for(front.err, "webhook signature does not match"), read(front.err))
+      -- the SDK refuses http:// webhook URLs; `cv call` sends the mock one anyway (it allows insecure ones here)
+      local r = cli.run(m, { "cv", "call", "/collection/tasks/submit", "--data", json.encode({ platform = "tiktok",
+        task_type = "FILE_UPLOAD", values = { "creator_demo" }, webhook_url = front.url .. "hook" }) })
+      assert.equal(0, r.code, r.err)
+      local task_id = decode(r.out).task_id
+      assert.truthy(wait_for(front.out, task_id), read(front.err))
+      assert.truthy(wait_for(target.out, task_id), read(target.err))
+      local ev = decode(read(front.out))
+      assert.equal("collection.completed", ev.event)
+      assert.equal("completed", ev.status)
+      assert.same(ev, decode(read(target.out)))
+      assert.truthy(wait_for(front.err, "forwarded collection.completed to " .. target.url .. "downstream: HTTP 200"),
+        read(front.err))
+      local deliveries
+      for _ = 1, 200 do
+        deliveries = m:get_json("/_mock/webhooks").deliveries
+        if deliveries[1] and deliveries[1].state == "delivered" then break end
+        os.execute("sleep 0.025")
+      end
+      assert.equal("delivered", deliveries[1].state)
+      assert.equal(200, deliveries[1].attempts[#deliveries[1].attempts].status)
+      for _, l in ipairs({ front, target }) do
+        os.execute("kill " .. l.pid .. " 2>/dev/null")
+        os.remove(l.out)
+        os.remove(l.err)
+      end
+    end)
   end)
 
   it("creatorapi mock starts the bundled mock and prints the environment lines", function()

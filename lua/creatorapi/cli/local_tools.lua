@@ -82,8 +82,46 @@ local function read_all(path)
   return s
 end
 
+local function add_listen(wh)
+  local cmd = wh:command("listen", "receive webhook deliveries, verify each signature, print the events")
+  cmd:option("--port", "TCP port (0 = any free port)"):default("8787"):argname("<n>"):convert(tonumber)
+  cmd:option("--host", "address to bind"):default("127.0.0.1"):argname("<addr>")
+  cmd:option("--secret", "webhook secret (default $CREATIVAULT_WEBHOOK_SECRET); repeat for rotation")
+    :count("*"):argname("<s>")
+  cmd:option("--forward-to", "also POST each verified delivery, byte for byte, to this http:// URL")
+    :argname("<url>")
+  cmd:option("--max-events", "stop after N verified events"):argname("<n>"):convert(tonumber)
+  cmd:option("--format", "event output: jsonl (default when piped) or table"):choices({ "jsonl", "json", "table", "csv" })
+  cmd:epilog("The listening URL goes to stderr first. Answers 200 to verified deliveries (with --forward-to: the " ..
+    "target's status), 401 to bad signatures, so the sender retries.")
+  cmd:action(function(args)
+    args._run = function()
+      local secrets = args.secret or {}
+      if #secrets == 0 and os.getenv("CREATIVAULT_WEBHOOK_SECRET") then secrets = { os.getenv("CREATIVAULT_WEBHOOK_SECRET") } end
+      if #secrets == 0 then return runner.fail("webhook listen needs --secret (or $CREATIVAULT_WEBHOOK_SECRET)") end
+      if args.forward_to and not args.forward_to:match("^http://") then
+        return runner.fail("--forward-to takes an http:// URL (LuaSocket has no TLS)")
+      end
+      local env = runner.env(args)
+      local w = env.writer({ "event", "task_id", "status", "total", "completed", "failed", "timestamp" }, false)
+      w.sample = 1
+      return require("creatorapi.cli.listen").run{
+        host = args.host, port = args.port, secrets = secrets, forward_to = args.forward_to,
+        max_events = args.max_events,
+        on_ready = function(url)
+          io.stderr:write("creatorapi: listening for webhooks on ", url, " (Ctrl-C to stop)\n")
+          io.stderr:flush()
+        end,
+        on_event = function(event) w:row(event) end,
+        log = function(line) io.stderr:write(line, "\n"); io.stderr:flush() end,
+      }
+    end
+  end)
+end
+
 function M.add_webhook(parser)
   local wh = parser:command("webhook", "webhook tools")
+  add_listen(wh)
   local cmd = wh:command("verify", "verify a delivery's X-Webhook-Signature and print the event")
   cmd:argument("body", "file with the raw request body (- or absent: stdin)"):args("?")
   cmd:option("--secret", "the webhook secret (default $CREATIVAULT_WEBHOOK_SECRET)"):argname("<s>")

@@ -122,13 +122,14 @@ end
 local Writer = {}
 Writer.__index = Writer
 
---- new{ format=, fields={...}|nil, columns={...}|nil, out=file, single=bool, before_write=fn }
+--- new{ format=, fields={...}|nil, columns={...}|nil, out=file, single=bool, before_write=fn, sample=n }
+--  `sample`: rows the table format reads before sizing its columns (default TABLE_SAMPLE).
 --  `single`: the result is one object (json writes it bare, not in an array).
 function M.new(opts)
   return setmetatable({
     format = opts.format or "jsonl", fields = opts.fields, columns = opts.columns,
     out = opts.out or io.stdout, single = opts.single, before = opts.before_write,
-    n = 0, buffer = {}, cols = nil, widths = nil, numeric = nil,
+    n = 0, buffer = {}, cols = nil, widths = nil, numeric = nil, sample = opts.sample or M.TABLE_SAMPLE,
   }, Writer)
 end
 
@@ -202,15 +203,17 @@ function Writer:row(row)
     self:write(table.concat(line, ","), "\n")
   else
     self.buffer[#self.buffer + 1] = row
-    if self.cols or #self.buffer >= M.TABLE_SAMPLE then table_flush(self) end
+    if self.cols or #self.buffer >= self.sample then table_flush(self) end
   end
   if f ~= "table" then self.out:flush() end
 end
 
 --- Ends the output (closes the JSON array; flushes the table's buffer).
 function Writer:finish()
-  if self.format == "json" and not self.single then
-    self:write(self.n == 0 and "[]\n" or "\n]\n")
+  if self.format == "json" and not self.single and self.n > 0 then
+    self:write("\n]\n")
+  elseif self.format == "json" and not self.single then
+    self:write("[]\n")
   elseif self.format == "csv" and self.n == 0 and self.fields then
     local head = {}
     for i, c in ipairs(self.fields) do head[i] = csv_field(c) end
