@@ -385,6 +385,16 @@ describe("creatorapi command #jit", function()
       assert.truthy(r.err:find("task_failed: task " .. sub.task_id .. " ended failed", 1, true), r.err)
     end)
 
+    it("io (12): a download that cannot write its file", function()
+      local sub = decode(cli.run(m, { "cv", "task", "submit", "--platform", "tiktok", "--task-type", "FILE_UPLOAD",
+        "--values", "creator_demo" }).out)
+      assert.equal(0, cli.run(m, { "cv", "task", "wait", sub.task_id, "--interval", "0.05" }).code)
+      local ex = decode(cli.run(m, { "cv", "task", "export", sub.task_id, "--export", "csv" }).out)
+      local r = cli.run(m, { "cv", "download", ex.file_id, "-o", "/nonexistent-dir/x.csv" })
+      assert.equal(12, r.code, r.err)
+      assert.truthy(one_line(r):find("^creatorapi: io"), r.err)
+    end)
+
     it("signature (11): webhook verify offline", function()
       local webhook = require "creatorapi.webhook"
       local sig, body = webhook.sign({ event = "collection.completed", task_id = "t1" }, "whsec_x")
