@@ -126,6 +126,20 @@ describe("creatorapi command: progress and workflows #jit", function()
     assert.equal(1, #recs)
     assert.equal("creator_demo", recs[1].username)
     assert.equal("LINK_BATCH", cli.requests(m)[1].json.task_type)
+    r = cli.run(m, { "cv", "collect", "--platform", "tiktok", "--values", "creator_demo,jane.doe,sam_smith",
+      "--wait", "--limit", "2", "--interval", "0.05", "--fields", "source_value" })
+    assert.equal(0, r.code, r.err)
+    assert.same({ { source_value = "creator_demo" }, { source_value = "jane.doe" } }, cli.jsonl(r.out))
+  end)
+
+  it("bin/creatorapi finds its checkout through a symlink, from any directory", function()
+    local link = dir .. "/creatorapi"
+    os.execute("ln -s " .. cli.quote(os.getenv("PWD") .. "/bin/creatorapi") .. " " .. cli.quote(link))
+    local p = io.popen("cd / && env -u LUA_PATH_5_4 -u LUA_CPATH_5_4 -u LUA_PATH -u LUA_CPATH " .. cli.LUA .. " "
+      .. cli.quote(link) .. " --version 2>&1")
+    local out = p:read("*a")
+    p:close()
+    assert.equal("creatorapi " .. require("creatorapi").VERSION .. "\n", out)
   end)
 
   describe("webhook listen", function()

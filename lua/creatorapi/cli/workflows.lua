@@ -104,6 +104,7 @@ function M.add_collect(cv_cmd)
   cmd:group("Task parameters (task submit / task keyword-submit)", unpack(params.add_options(cmd, spec)))
   local w = wait_options(cmd)
   w[#w + 1] = cmd:flag("--wait", "wait for the task to finish, then print its rows (unless --export)")
+  w[#w + 1] = cmd:option("--limit", "with --wait: print at most N rows"):argname("<n>"):convert(tonumber)
   w[#w + 1] = cmd:option("--export", "export the finished task (implies --wait)"):choices({ "xlsx", "csv", "html" })
   w[#w + 1] = cmd:option("-o --output", "file to download the export to (default: the export's file name)")
     :argname("<path>")
@@ -113,6 +114,9 @@ function M.add_collect(cv_cmd)
     args._run = function()
       local p, msg = params.collect(args, spec, { data = args.data, param = args.param })
       if not p then return runner.fail(msg) end
+      if args.limit and (args.limit < 1 or args.limit ~= math.floor(args.limit)) then
+        return runner.fail("--limit must be a positive integer")
+      end
       return runner.execute(CV, args, { identity = true }, function(cv, env)
         local submit = "submit_task"
         if p.keywords ~= nil then submit = "submit_keyword_task"
@@ -131,7 +135,8 @@ function M.add_collect(cv_cmd)
         local bad = ended_badly(st, task_id)
         if bad then return bad end
         if not args.export then
-          return runner.stream(env, cv:each_task_row(task_id), endpoints.HINTS.creativault.task_data.columns)
+          return runner.stream(env, cv:each_task_row(task_id, { max_items = args.limit }),
+            endpoints.HINTS.creativault.task_data.columns, args.limit)
         end
         local ex, xerr = cv:export_task{ task_id = task_id, format = args.export }
         if not ex then return xerr end
