@@ -173,6 +173,14 @@ describe("creatorapi command #jit", function()
       assert.same({ platform = "tiktok", task_type = "FILE_UPLOAD", values = { "creator_demo", "jane.doe" },
         task_name = "cli" }, req.json)
       task_id = decode(r.out).task_id
+      local list = os.tmpname()
+      local lf = assert(io.open(list, "w"))
+      lf:write("creator_demo\r\n\n  jane.doe  \n")
+      lf:close()
+      local d = decode(cli.run(m, { "cv", "task", "submit", "--platform", "tiktok", "--task-type", "FILE_UPLOAD",
+        "--values", "@" .. list, "--values", "sam_smith", "--dry-run", "--format", "json" }).out)
+      os.remove(list)
+      assert.same({ "creator_demo", "jane.doe", "sam_smith" }, decode(d.body).values)
       req = sent({ "cv", "task", "keyword-submit", "--platform", "tiktok", "--keywords", "beauty,skincare" })
       assert.equal("/openapi/v1/collection/tasks/keyword-submit", req.path)
       assert.same({ platform = "tiktok", keywords = { "beauty", "skincare" } }, req.json)

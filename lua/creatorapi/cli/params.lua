@@ -58,6 +58,7 @@ function M.describe(rule)
   if rule.nonempty then parts[#parts + 1] = "non-empty" end
   if rule.required then parts[#parts + 1] = "required" end
   if rule.default ~= nil then parts[#parts + 1] = "default " .. value_text(rule.default) end
+  if rule.note then parts[#parts + 1] = rule.note end
   return table.concat(parts, "; ")
 end
 

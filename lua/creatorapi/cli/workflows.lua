@@ -76,6 +76,7 @@ local function collect_spec()
   local tt = {}
   for k, v in pairs(spec.task_type) do tt[k] = v end
   tt.required, tt.default = nil, nil
+  tt.note = "default LINK_BATCH when every value is a URL, FILE_UPLOAD otherwise"
   spec.task_type, spec.values = tt, { type = "string_array", min = 1, max = 500 }
   spec.keywords = { type = "string_array", min = 1, max = 10 }
   return spec
