@@ -115,7 +115,7 @@ valgrind: deps all
 	  $(LUA) $(BUSTED) --exclude-tags=slow spec
 
 lint:
-	luacheck lua spec examples bench mock/lua
+	luacheck lua spec examples bench mock/lua bin/creatorapi
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	  -I src $(LUA54_CFLAGS) --suppress=missingIncludeSystem src mock
 

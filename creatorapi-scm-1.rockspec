@@ -25,6 +25,8 @@ description = {
 
 dependencies = {
   "lua >= 5.1",
+  "argparse >= 0.7", -- the `creatorapi` command (Debian: lua-argparse)
+  "luasocket >= 3.0", -- `creatorapi webhook listen` only (Debian: lua-socket)
 }
 
 external_dependencies = {
@@ -77,7 +79,18 @@ build = {
     ["creatorapi.async.curl"] = "lua/creatorapi/async/curl.lua",
     ["creatorapi.async.luv"] = "lua/creatorapi/async/luv.lua",
     ["creatorapi.async.registry"] = "lua/creatorapi/async/registry.lua",
+    ["creatorapi.cli"] = "lua/creatorapi/cli/init.lua",
+    ["creatorapi.cli.endpoints"] = "lua/creatorapi/cli/endpoints.lua",
+    ["creatorapi.cli.exits"] = "lua/creatorapi/cli/exits.lua",
+    ["creatorapi.cli.listen"] = "lua/creatorapi/cli/listen.lua",
+    ["creatorapi.cli.local_tools"] = "lua/creatorapi/cli/local_tools.lua",
+    ["creatorapi.cli.output"] = "lua/creatorapi/cli/output.lua",
+    ["creatorapi.cli.params"] = "lua/creatorapi/cli/params.lua",
+    ["creatorapi.cli.progress"] = "lua/creatorapi/cli/progress.lua",
+    ["creatorapi.cli.runner"] = "lua/creatorapi/cli/runner.lua",
+    ["creatorapi.cli.workflows"] = "lua/creatorapi/cli/workflows.lua",
     ["creatorapi.client"] = "lua/creatorapi/client.lua",
+    ["creatorapi.cost"] = "lua/creatorapi/cost.lua",
     ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",
     ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
     ["creatorapi"] = "lua/creatorapi/init.lua",
@@ -93,6 +106,9 @@ build = {
     ["creatorapi.transport.luv"] = "lua/creatorapi/transport/luv.lua",
     ["creatorapi.validate"] = "lua/creatorapi/validate.lua",
     ["creatorapi.webhook"] = "lua/creatorapi/webhook.lua",
+  },
+  install = {
+    bin = { creatorapi = "bin/creatorapi" },
   },
   copy_directories = { "docs", "examples" },
 }

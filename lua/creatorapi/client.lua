@@ -64,9 +64,9 @@ local function env_logger()
   end
 end
 
--- Removes credentials from a log line (they should never be in one; this is the belt).
-local function redact(self, text)
-  for _, secret in ipairs(self._secrets) do
+--- Replaces every occurrence of each secret in `text` by "[REDACTED]".
+function M.redact_secrets(text, secrets)
+  for _, secret in ipairs(secrets) do
     local i = text:find(secret, 1, true)
     while i do
       text = text:sub(1, i - 1) .. "[REDACTED]" .. text:sub(i + #secret)
@@ -74,6 +74,11 @@ local function redact(self, text)
     end
   end
   return text
+end
+
+-- Removes credentials from a log line (they should never be in one; this is the belt).
+local function redact(self, text)
+  return M.redact_secrets(text, self._secrets)
 end
 
 local function log(self, level, fmt, ...)
