@@ -37,7 +37,7 @@ export LUA_PATH := $(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/spec/?
 export LUA_CPATH := $(CURDIR)/$(BUILD)/jit/?.so;;
 export CREATORAPI_MOCK_BIN := $(CURDIR)/$(MOCK_BIN)
 
-.PHONY: all core core54 corejit mock test test-jit demo bench asan valgrind gcstress lint deps clean
+.PHONY: all core core54 corejit mock types test test-jit demo bench asan valgrind gcstress lint deps clean
 
 all: core54 corejit mock
 
@@ -114,8 +114,12 @@ valgrind: deps all
 	CREATORAPI_VALGRIND=1 valgrind --quiet --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
 	  $(LUA) $(BUSTED) --exclude-tags=slow spec
 
+# LuaLS annotations (library/creatorapi.lua) from the endpoint tables.
+types: core54
+	lua5.4 tools/gen_types.lua library/creatorapi.lua
+
 lint:
-	luacheck lua spec examples bench mock/lua bin/creatorapi
+	luacheck lua spec examples bench mock/lua bin/creatorapi tools library
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
 	  -I src $(LUA54_CFLAGS) --suppress=missingIncludeSystem src mock
 

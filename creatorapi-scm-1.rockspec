@@ -110,5 +110,5 @@ build = {
   install = {
     bin = { creatorapi = "bin/creatorapi" },
   },
-  copy_directories = { "docs", "examples" },
+  copy_directories = { "docs", "examples", "library" },
 }

@@ -103,6 +103,7 @@ local function check_options(where, opts, extra)
   end
 end
 M.check_options = check_options
+M.OPTION_TYPES = OPTION_TYPES   -- read by tools/gen_types.lua (editor annotations)
 
 --- A shallow copy of the caller's options (nil means none); raises on a non-table.
 function M.copy_options(where, opts)
