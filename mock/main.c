@@ -34,6 +34,16 @@
 
 #define MAX_BODY (64u * 1024u * 1024u)
 
+/* Connections: libmicrohttpd's default limit is FD_SETSIZE - 4 (1020), so
+ * ~1 100 slow clients that never finish their headers took every slot and
+ * /_mock/health went unanswered. Allow many more (one thread each, the fd
+ * limit raised to match) and drop a connection idle for 60 s. Loopback
+ * clients share one address, so a per-IP limit would starve the tests. */
+#define MOCK_MAX_CONNECTIONS 8192u
+#define MOCK_CONNECTION_LIMITS \
+    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MOCK_MAX_CONNECTIONS, \
+    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)60
+
 pthread_mutex_t mock_lua_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static lua_State *G_L;
@@ -180,7 +190,7 @@ static void push_request(lua_State *L, struct call_ctx *c)
     lua_setfield(L, -2, "body_too_large");
 }
 
-static char *field_string(lua_State *L, int t, const char *k, size_t *len)
+char *mock_field_string(lua_State *L, int t, const char *k, size_t *len)
 {
     const char *s;
     size_t n;
@@ -198,7 +208,7 @@ static char *field_string(lua_State *L, int t, const char *k, size_t *len)
     return p;
 }
 
-static double field_number(lua_State *L, int t, const char *k, double dflt)
+double mock_field_number(lua_State *L, int t, const char *k, double dflt)
 {
     double v = dflt;
     lua_getfield(L, t, k);
@@ -225,15 +235,15 @@ static int l_dispatch(lua_State *L)
         return 0;
     t = lua_gettop(L);
     c->has_result = 1;
-    o->status = (int)field_number(L, t, "status", 200);
-    o->delay = field_number(L, t, "delay", 0);
-    o->truncate = (long long)field_number(L, t, "truncate", -1);
-    o->chunk = (size_t)field_number(L, t, "chunk", 0);
-    o->interval = field_number(L, t, "interval", 0);
+    o->status = (int)mock_field_number(L, t, "status", 200);
+    o->delay = mock_field_number(L, t, "delay", 0);
+    o->truncate = (long long)mock_field_number(L, t, "truncate", -1);
+    o->chunk = (size_t)mock_field_number(L, t, "chunk", 0);
+    o->interval = mock_field_number(L, t, "interval", 0);
     lua_getfield(L, t, "reset");
     o->reset = lua_toboolean(L, -1);
     lua_pop(L, 1);
-    o->body = field_string(L, t, "body", &o->len);
+    o->body = mock_field_string(L, t, "body", &o->len);
     lua_getfield(L, t, "headers");
     if (lua_istable(L, -1)) {
         lua_Integer n = luaL_len(L, -1), i;
@@ -582,109 +592,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 /* ------------------------------------------------------------------ */
 /* Tick: mock-time work (task progress, webhook scheduling)            */
 
-struct tick_ctx {
-    struct mock_delivery *done;     /* in: finished attempts */
-    struct mock_delivery *jobs;     /* out: attempts to start */
-};
-
-static int l_tick(lua_State *L)
-{
-    struct tick_ctx *t = lua_touserdata(L, 1);
-    struct mock_delivery *d;
-    int mod, fn_done, n, i;
-
-    lua_rawgeti(L, LUA_REGISTRYINDEX, G_mod_ref);
-    mod = lua_gettop(L);
-    lua_getfield(L, mod, "delivery_done");
-    fn_done = lua_gettop(L);
-    for (d = t->done; d; d = d->next) {
-        if (!lua_isfunction(L, fn_done))
-            break;
-        lua_pushvalue(L, fn_done);
-        lua_pushinteger(L, (lua_Integer)d->id);
-        lua_pushinteger(L, d->status);
-        if (d->error)
-            lua_pushstring(L, d->error);
-        else
-            lua_pushnil(L);
-        lua_pushnumber(L, d->elapsed);
-        lua_call(L, 4, 0);
-    }
-    lua_getfield(L, mod, "tick");
-    if (!lua_isfunction(L, -1))
-        return 0;
-    lua_call(L, 0, 1);
-    if (!lua_istable(L, -1))
-        return 0;
-    n = (int)luaL_len(L, -1);
-    for (i = 1; i <= n; i++) {
-        int j = lua_gettop(L) + 1, nh, k;
-        lua_rawgeti(L, -1, i);
-        if (!lua_istable(L, j)) {
-            lua_pop(L, 1);
-            continue;
-        }
-        d = calloc(1, sizeof *d);
-        if (!d)
-            return luaL_error(L, "out of memory");
-        d->next = t->jobs;
-        t->jobs = d;
-        d->id = (long long)field_number(L, j, "id", 0);
-        d->timeout_ms = (long)field_number(L, j, "timeout_ms", 10000);
-        d->url = field_string(L, j, "url", NULL);
-        d->body = field_string(L, j, "body", &d->body_len);
-        if (!d->url || !d->body)
-            return luaL_error(L, "delivery without url/body");
-        lua_getfield(L, j, "headers");
-        nh = lua_istable(L, -1) ? (int)luaL_len(L, -1) : 0;
-        d->headers = calloc((size_t)nh + 1, sizeof(char *));
-        if (!d->headers)
-            return luaL_error(L, "out of memory");
-        for (k = 1; k <= nh; k++) {
-            const char *s;
-            lua_rawgeti(L, -1, k);
-            s = lua_tostring(L, -1);
-            d->headers[k - 1] = strdup(s ? s : "X-Empty:");
-            lua_pop(L, 1);
-            if (!d->headers[k - 1])
-                return luaL_error(L, "out of memory");
-        }
-        lua_pop(L, 2);
-    }
-    return 0;
-}
-
-static void run_tick(void)
-{
-    struct tick_ctx t;
-    struct mock_delivery *d, *next;
-    lua_State *L = G_L;
-    t.done = mock_webhook_take_done();
-    t.jobs = NULL;
-    pthread_mutex_lock(&mock_lua_lock);
-    lua_settop(L, 0);
-    lua_pushcfunction(L, l_tick);
-    lua_pushlightuserdata(L, &t);
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK) {
-        fprintf(stderr, "creatorapi-mock: tick: %s\n", lua_tostring(L, -1));
-        for (d = t.jobs; d; d = next) {
-            next = d->next;
-            mock_delivery_free(d);
-        }
-        t.jobs = NULL;
-    }
-    lua_settop(L, 0);
-    pthread_mutex_unlock(&mock_lua_lock);
-    for (d = t.done; d; d = next) {
-        next = d->next;
-        mock_delivery_free(d);
-    }
-    for (d = t.jobs; d; d = next) {
-        next = d->next;
-        mock_webhook_submit(d);
-    }
-}
-
 /* ------------------------------------------------------------------ */
 /* Command line                                                         */
 
@@ -920,6 +827,7 @@ int main(int argc, char **argv)
     if (mock_webhook_start(4) != 0)
         fputs("creatorapi-mock: warning: no webhook worker threads\n", stderr);
 
+    mock_raise_fd_limit(MOCK_MAX_CONNECTIONS + 256);
     flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD;
     if (MHD_is_feature_supported(MHD_FEATURE_POLL) == MHD_YES)
         flags |= MHD_USE_POLL; /* no FD_SETSIZE limit on busy benchmarks */
@@ -935,7 +843,7 @@ int main(int argc, char **argv)
                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+                             MOCK_CONNECTION_LIMITS,
                              MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
                              MHD_OPTION_HTTPS_MEM_KEY, key_pem,
                              MHD_OPTION_END);
@@ -945,7 +853,7 @@ int main(int argc, char **argv)
                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
                              MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
-                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)120,
+                             MOCK_CONNECTION_LIMITS,
                              MHD_OPTION_END);
     if (!d) {
         fprintf(stderr, "creatorapi-mock: cannot listen on %s:%ld\n", host, port);
@@ -979,7 +887,7 @@ int main(int argc, char **argv)
         int sig = sigtimedwait(&set, &si, &ts);
         if (sig == SIGINT || sig == SIGTERM)
             break;
-        run_tick();
+        mock_run_tick(G_L, G_mod_ref);
     }
     if (!G_quiet)
         fputs("creatorapi-mock: shutting down\n", stderr);

@@ -20,6 +20,15 @@ extern pthread_mutex_t mock_lua_lock;
 unsigned long mock_connections(void);
 void mock_connections_reset(void);
 
+/* Field k of the table at t as a malloc'd copy (len optional) / a number (mock/main.c). */
+char *mock_field_string(lua_State *L, int t, const char *k, size_t *len);
+double mock_field_number(lua_State *L, int t, const char *k, double dflt);
+
+/* One Lua tick: webhook results in, new attempts out (mock/tick.c). */
+void mock_run_tick(lua_State *L, int mod_ref);
+/* Raises the soft RLIMIT_NOFILE to `want` (at most the hard limit). */
+void mock_raise_fd_limit(unsigned long want);
+
 /* Registers the `host` table (mock/host.c) as a global in L. */
 void mock_host_open(lua_State *L);
 

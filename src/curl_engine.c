@@ -532,26 +532,34 @@ static int cra_running(const cra_engine_t *g) {
   return n;
 }
 
-/* eng:perform([timeout]) → finished list. Runs libcurl; when nothing has
+/* eng:perform([timeout]) → finished list [, true when a SIGINT cut the wait short]. Runs libcurl; when nothing has
  * finished and transfers are running, waits up to `timeout` seconds
  * (default 0) for activity, then runs it again. */
 static int cra_engine_perform(lua_State *L) {
   cra_engine_t *g = cra_check_engine(L);
   double timeout = luaL_optnumber(L, 2, 0);
-  int running = 0;
+  int running = 0, interrupted = 0;
   CURLMcode mc;
   if (g->socket_mode) return luaL_error(L, "creatorapi.CurlEngine: perform in socket mode");
   mc = curl_multi_perform(g->curl.multi, &running);
   cra_collect(g);
   if (mc == CURLM_OK && g->ndone == 0 && running > 0 && timeout > 0) {
     double ms = ceil(timeout * 1000.0);
+    cra_sigint_t sg;
     if (ms > 1000000) ms = 1000000;
+    /* A SIGINT ends the poll at once (EINTR) instead of after `timeout`;
+     * the handler is plain C and only records it (no Lua in between). */
+    cra_sigint_begin(&sg);
     mc = curl_multi_poll(g->curl.multi, NULL, 0, (int)ms, NULL);
-    if (mc == CURLM_OK) mc = curl_multi_perform(g->curl.multi, &running);
+    if (mc == CURLM_OK && !cra_sigint_pending()) mc = curl_multi_perform(g->curl.multi, &running);
+    interrupted = cra_sigint_end(&sg);
     cra_collect(g);
   }
   if (mc != CURLM_OK) return luaL_error(L, "creatorapi.CurlEngine: %s", curl_multi_strerror(mc));
-  return cra_push_done(L, g);
+  cra_push_done(L, g);
+  if (!interrupted) return 1;
+  lua_pushboolean(L, 1);
+  return 2;
 }
 
 /* eng:socket_action(fd, readable, writable) → finished list */

@@ -66,28 +66,78 @@ static size_t cra_utf8_len(const unsigned char *p, size_t avail) {
 
 void cra_push_excerpt(lua_State *L, const char *s, size_t len,
                       const char *secret) {
-  char out[CRA_EXCERPT_MAX];
-  size_t i = 0, o = 0;
+  /* Sanitise a window long enough that a key straddling the cut is still
+   * whole, redact, and only then cut: a key prefix never survives. */
+  size_t slen = secret ? strlen(secret) : 0;
+  size_t win = len < CRA_EXCERPT_MAX + slen ? len : CRA_EXCERPT_MAX + slen;
+  size_t i = 0, o, rlen;
   const unsigned char *u = (const unsigned char *)s;
-  while (i < len && o < sizeof out) {
+  const char *r;
+  luaL_Buffer b;
+  luaL_checkstack(L, 4, "excerpt");
+  luaL_buffinit(L, &b);
+  while (i < win) {
     size_t n = cra_utf8_len(u + i, len - i);
     if (n == 1) {
       unsigned char c = u[i];
-      out[o++] = (c < 0x20 || c == 0x7F) ? ' ' : (char)c;
+      luaL_addchar(&b, (c < 0x20 || c == 0x7F) ? ' ' : (char)c);
       i++;
     } else if (n == 0) {
-      out[o++] = '?';
+      luaL_addchar(&b, '?');
       i++;
     } else {
-      if (o + n > sizeof out) break; /* never cut a character in half */
-      memcpy(out + o, s + i, n);
-      o += n;
+      luaL_addlstring(&b, s + i, n);
       i += n;
     }
   }
+  luaL_pushresult(&b);
+  r = lua_tolstring(L, -1, &rlen);
+  cra_push_redacted(L, r, rlen, secret);
+  lua_remove(L, -2);
+  r = lua_tolstring(L, -1, &rlen);
+  o = rlen < CRA_EXCERPT_MAX ? rlen : CRA_EXCERPT_MAX;
+  /* never cut a character in half */
+  if (o < rlen) {
+    size_t k = o;
+    while (k > 0 && (((unsigned char)r[k]) & 0xC0) == 0x80) k--;
+    o = k;
+  }
   /* Trim trailing spaces left from newlines. */
-  while (o > 0 && out[o - 1] == ' ') o--;
-  cra_push_redacted(L, out, o, secret);
+  while (o > 0 && r[o - 1] == ' ') o--;
+  if (o < rlen) {
+    lua_pushlstring(L, r, o);
+    lua_remove(L, -2);
+  }
+}
+
+/* Replaces, in place, every string value of the table at idx (and of the
+ * tables in it, a few levels down) that contains the secret by its redacted
+ * form: a server that echoes the key into a successful answer's meta must
+ * not leak it into res.meta, stats() or a log line. */
+void cra_redact_table(lua_State *L, int idx, const char *secret, int depth) {
+  size_t slen = secret ? strlen(secret) : 0;
+  if (slen < 4 || depth > 4 || !lua_istable(L, idx)) return;
+  idx = cra_absindex(L, idx);
+  luaL_checkstack(L, 6, "redact");
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      size_t n;
+      const char *v = lua_tolstring(L, -1, &n);
+      size_t k;
+      int hit = 0;
+      for (k = 0; !hit && k + slen <= n; k++) hit = v[k] == *secret && memcmp(v + k, secret, slen) == 0;
+      if (hit) {
+        cra_push_redacted(L, v, n, secret);
+        lua_pushvalue(L, -3); /* key */
+        lua_insert(L, -2);
+        lua_rawset(L, idx);   /* assigning an existing field during lua_next is allowed */
+      }
+    } else if (lua_type(L, -1) == LUA_TTABLE) {
+      cra_redact_table(L, -1, secret, depth + 1);
+    }
+    lua_pop(L, 1);
+  }
 }
 
 /* True when the value at idx is a number or numeric string; sets *v. */
@@ -220,6 +270,8 @@ static int cra_envelope_creativault(lua_State *L, const cra_envelope_ctx *c, int
   cra_push_strfield(L, meta, "request_id"); /* base+5 */
   rid = base + 5;
   if (success && c->status >= 200 && c->status <= 299) {
+    cra_redact_table(L, meta, c->secret, 0);
+    if (c->headers_idx) cra_redact_table(L, c->headers_idx, c->secret, 0);
     cra_push_result(L, c, data, meta);
     lua_replace(L, base + 1);
     lua_settop(L, base + 1);
@@ -266,6 +318,8 @@ static int cra_envelope_keyapi(lua_State *L, const cra_envelope_ctx *c, int env)
     lua_setfield(L, -2, "request_id");
     lua_pushvalue(L, base + 2);
     lua_setfield(L, -2, "message");
+    cra_redact_table(L, -1, c->secret, 0);
+    if (c->headers_idx) cra_redact_table(L, c->headers_idx, c->secret, 0);
     cra_push_result(L, c, base + 4, base + 5);
     lua_replace(L, base + 1);
     lua_settop(L, base + 1);

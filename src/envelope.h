@@ -35,6 +35,9 @@ CRA_HIDDEN int cra_envelope_build(lua_State *L, const cra_envelope_ctx *c);
 
 /* Pushes s (len bytes) with every occurrence of secret replaced by
  * "[REDACTED]". stack: [-0, +1] */
+/* Redacts, in place, the string values of the table at idx (nested tables
+ * up to 4 levels). stack: [-0, +0] */
+CRA_HIDDEN void cra_redact_table(lua_State *L, int idx, const char *secret, int depth);
 CRA_HIDDEN void cra_push_redacted(lua_State *L, const char *s, size_t len,
                                   const char *secret);
 

@@ -2,6 +2,7 @@
  * util.c — growable buffer, sleep and monotonic clock (see util.h).
  */
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,15 +46,63 @@ void cra_buf_free(cra_buf_t *b) {
   b->len = b->cap = 0;
 }
 
-void cra_sleep(double seconds) {
+/* SIGINT around a blocking wait: our handler only records the signal (no
+ * SA_RESTART, so nanosleep/poll return EINTR), the previous disposition is
+ * restored afterwards and the signal re-raised to it, so the host's usual
+ * interrupt (lua.c's "interrupted!", a default exit, nvim's handler) still
+ * happens — only without waiting for the rest of the sleep. */
+static volatile sig_atomic_t cra_sigint_seen = 0;
+
+static void cra_on_sigint(int sig) {
+  (void)sig;
+  cra_sigint_seen = 1;
+}
+
+int cra_sigint_begin(cra_sigint_t *g) {
+  struct sigaction sa;
+  g->installed = 0;
+  if (sigaction(SIGINT, NULL, &g->old) != 0) return 0;
+  if (!(g->old.sa_flags & SA_SIGINFO) && g->old.sa_handler == SIG_IGN) return 0; /* stays ignored */
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = cra_on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = 0;
+  cra_sigint_seen = 0;
+  if (sigaction(SIGINT, &sa, NULL) != 0) return 0;
+  g->installed = 1;
+  return 1;
+}
+
+int cra_sigint_pending(void) {
+  return cra_sigint_seen != 0;
+}
+
+int cra_sigint_end(cra_sigint_t *g) {
+  int seen;
+  if (!g->installed) return 0;
+  seen = cra_sigint_seen != 0;
+  sigaction(SIGINT, &g->old, NULL);
+  g->installed = 0;
+  cra_sigint_seen = 0;
+  if (seen) raise(SIGINT); /* to the previous handler */
+  return seen;
+}
+
+int cra_sleep(double seconds) {
   struct timespec ts, rem;
-  if (!(seconds > 0)) return; /* also rejects NaN */
+  cra_sigint_t g;
+  int r;
+  if (!(seconds > 0)) return 0; /* also rejects NaN */
   if (seconds > 1e9) seconds = 1e9;
   ts.tv_sec = (time_t)seconds;
   ts.tv_nsec = (long)((seconds - (double)ts.tv_sec) * 1e9);
   if (ts.tv_nsec >= 1000000000L) ts.tv_nsec = 999999999L;
-  /* Restart after signals so core.sleep(s) really waits s seconds. */
-  while (nanosleep(&ts, &rem) != 0 && errno == EINTR) ts = rem;
+  cra_sigint_begin(&g);
+  /* Other signals (SIGCHLD, SIGWINCH, profilers) resume the remaining time;
+   * a SIGINT ends the sleep. */
+  while ((r = nanosleep(&ts, &rem)) != 0 && errno == EINTR && !cra_sigint_pending()) ts = rem;
+  (void)r;
+  return cra_sigint_end(&g);
 }
 
 double cra_monotonic(void) {
@@ -66,7 +115,10 @@ double cra_monotonic(void) {
 static int cra_l_sleep(lua_State *L) {
   lua_Number s = luaL_checknumber(L, 1);
   luaL_argcheck(L, s >= 0 && s == s, 1, "non-negative number expected");
-  cra_sleep((double)s);
+  if (cra_sleep((double)s)) {
+    lua_pushliteral(L, "interrupted");
+    return 1;
+  }
   return 0;
 }
 

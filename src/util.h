@@ -9,6 +9,7 @@
 #ifndef CRA_UTIL_H
 #define CRA_UTIL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include "compat.h"
 
@@ -25,7 +26,21 @@ CRA_HIDDEN int cra_buf_appendz(cra_buf_t *b, const char *s);
 CRA_HIDDEN void cra_buf_reset(cra_buf_t *b);
 CRA_HIDDEN void cra_buf_free(cra_buf_t *b);
 
-CRA_HIDDEN void cra_sleep(double seconds);
+/* Sleeps; returns 1 when a SIGINT ended it early (re-raised to the previous
+ * handler), else 0. Other signals resume the remaining time. */
+CRA_HIDDEN int cra_sleep(double seconds);
+
+/* SIGINT during a blocking wait (see util.c): begin installs a recording
+ * handler (not when SIGINT is ignored), pending says whether one arrived,
+ * end restores the previous handler, re-raises a recorded SIGINT to it and
+ * returns 1 if there was one. Main thread only; never across Lua calls. */
+typedef struct cra_sigint {
+  struct sigaction old;
+  int installed;
+} cra_sigint_t;
+CRA_HIDDEN int cra_sigint_begin(cra_sigint_t *g);
+CRA_HIDDEN int cra_sigint_pending(void);
+CRA_HIDDEN int cra_sigint_end(cra_sigint_t *g);
 CRA_HIDDEN double cra_monotonic(void);
 
 /* Adds sleep and monotonic to the table on top. stack: [-0, +0] */

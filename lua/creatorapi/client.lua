@@ -81,6 +81,11 @@ local function redact(self, text)
   return M.redact_secrets(text, self._secrets)
 end
 
+--- A URL without its userinfo (`https://user:pass@host` → `https://host`).
+function M.display_url(url)
+  return (url:gsub("^(%a[%w+.-]*://)[^/@]*@", "%1"))
+end
+
 local function log(self, level, fmt, ...)
   if self._logger then self._logger(level, redact(self, string.format(fmt, ...))) end
 end
@@ -148,8 +153,15 @@ function M.new(class, where, opts, defaults)
     _logger = opts.logger or env_logger(),
     _secrets = { opts.api_key and #opts.api_key >= 4 and opts.api_key or nil },
   }, class)
+  -- Passwords in base_url / proxy userinfo are secrets too (redacted from every log line).
+  for _, u in ipairs({ cfg.base_url, cfg.proxy }) do
+    local info = type(u) == "string" and u:match("^%a[%w+.-]*://([^/@]*)@")
+    local pass = info and info:match(":(.+)$")
+    if pass and #pass >= 4 then self._secrets[#self._secrets + 1] = pass end
+    if info and #info >= 4 then self._secrets[#self._secrets + 1] = info end
+  end
   if cfg.insecure then
-    log(self, "warn", "TLS verification is OFF for %s (insecure = true)", cfg.base_url)
+    log(self, "warn", "TLS verification is OFF for %s (insecure = true)", M.display_url(cfg.base_url))
   end
   return self
 end

@@ -108,7 +108,10 @@ function Loop:request(req)
       e.attempts = attempts
       return nil, e
     end
-    t:sleep(delay)
+    if t:sleep(delay) == "interrupted" then
+      return nil, errors.new("aborted", "interrupted (SIGINT) while waiting to retry after: " .. tostring(e.message),
+        { attempts = attempts, status = e.status, method = p.method, path = p.path })
+    end
   end
 end
 

@@ -79,7 +79,7 @@ function M.wait(client, task_id, opts)
   local jitter = opts.jitter or D.jitter
   local timeout = opts.timeout
   if timeout == nil then timeout = D.timeout end
-  local sleep = opts.sleep or (client._loop and function(s) client._loop:sleep(s) end) or core.sleep
+  local sleep = opts.sleep or (client._loop and function(s) return client._loop:sleep(s) end) or core.sleep
   local clock = opts.clock or core.monotonic
   local deadline = timeout and clock() + timeout
   local last, last_fp, failures, polls = nil, nil, 0, 0
@@ -121,7 +121,10 @@ function M.wait(client, task_id, opts)
       end
       if delay > left then delay = left end
     end
-    sleep(delay)
+    if sleep(delay) == "interrupted" then
+      return nil, errors.new("aborted", string.format("interrupted (SIGINT) while waiting for task %s",
+        tostring(task_id)), { task_id = task_id, last_status = last, polls = polls })
+    end
     interval = math.min(interval * factor, max_interval)
   end
 end

@@ -49,6 +49,14 @@ function F.parse(t)
     content_type = type(t.content_type) == "string" and t.content_type or nil,
     retry_after = t.retry_after,
   }
+  if r.retry_after == json.null then r.retry_after = nil end
+  if r.retry_after ~= nil and r.retry_after ~= false then
+    local ra = tonumber(r.retry_after)
+    if not ra or ra ~= math.floor(ra) or ra < 0 or ra > 2147483647 then
+      return nil, "retry_after must be a whole number of seconds >= 0 or false"
+    end
+    r.retry_after = string.format("%d", ra)   -- Retry-After: 3, never 3.0
+  end
   if r.status == 0 then r.status = nil end
   if t.status ~= nil and (not r.status or r.status < 100 or r.status > 599) then
     return nil, "status must be an integer 100-599"

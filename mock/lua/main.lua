@@ -97,12 +97,16 @@ local function record(ctx, res)
     path = ctx.path,
     query = ctx.req.query,
     headers = ctx.req.headers,
-    body = ctx.req.body,
+    body = #ctx.req.body > S.RECORD_BODY_MAX and ctx.req.body:sub(1, S.RECORD_BODY_MAX) or ctx.req.body,
+    body_bytes = #ctx.req.body,
     status = res and res.status or 0,
     request_id = ctx.request_id,
   }
   S.log[#S.log + 1] = e
-  if #S.log > S.RECORD_MAX then table.remove(S.log, 1) end
+  S.log_bytes = (S.log_bytes or 0) + #e.body
+  while #S.log > S.RECORD_MAX or (S.log_bytes > S.RECORD_TOTAL_MAX and #S.log > 1) do
+    S.log_bytes = S.log_bytes - #table.remove(S.log, 1).body
+  end
 end
 
 function M.handle(req)

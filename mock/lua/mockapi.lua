@@ -76,9 +76,12 @@ local function requests(ctx)
       "query", e.query,
       "headers", hs,
       "body", e.body,
+      "body_bytes", e.body_bytes,
+      "body_truncated", e.body_bytes > #e.body,
       "status", e.status,
       "request_id", e.request_id)
     if not utf8.len(e.body) then json.set(out[#out], "body_base64", U.base64(e.body)) end
+    -- (a truncated body may end inside a UTF-8 sequence: body_base64 then carries its bytes)
   end
   return json.obj("requests", out, "count", #out)
 end
@@ -87,11 +90,13 @@ M.routes = {
   ["GET /_mock/stats"] = function() return respond(200, stats()) end,
   ["GET /_mock/requests"] = function(ctx) return respond(200, requests(ctx)) end,
   ["DELETE /_mock/requests"] = function()
-    S.log = {}
+    S.log, S.log_bytes = {}, 0
+    collectgarbage()
     return respond(200, json.obj("ok", true))
   end,
   ["POST /_mock/reset"] = function()
     S.reset()
+    collectgarbage()   -- hand the memory of big logged bodies back
     host.connections_reset()
     return respond(200, json.obj("ok", true))
   end,
@@ -102,8 +107,9 @@ M.routes = {
   ["POST /_mock/clock"] = function(ctx)
     local body = json.decode(ctx.req.body ~= "" and ctx.req.body or "{}")
     local adv = type(body) == "table" and tonumber(body.advance) or nil
-    if not adv or adv < 0 then
-      return respond(400, json.obj("error", "body must be {\"advance\": seconds >= 0}"))
+    if not adv or adv ~= adv or adv < 0 or adv > S.CLOCK_ADVANCE_MAX then
+      return respond(400, json.obj("error", string.format(
+        "body must be {\"advance\": seconds} with 0 <= seconds <= %d (ten years)", S.CLOCK_ADVANCE_MAX)))
     end
     S.clock_offset = S.clock_offset + adv
     return respond(200, json.obj("mock_time", U.iso(S.now()), "offset", S.clock_offset))
@@ -125,6 +131,10 @@ M.routes = {
       local r, msg = Faults.parse(t)
       if not r then return respond(400, json.obj("error", string.format("fault %d: %s", i, msg))) end
       rules[#rules + 1] = r
+    end
+    if #S.faults + #rules > S.FAULTS_MAX then
+      return respond(400, json.obj("error", string.format(
+        "at most %d pending fault rules (%d pending, %d given)", S.FAULTS_MAX, #S.faults, #rules)))
     end
     for _, r in ipairs(rules) do Faults.add(r) end
     return respond(200, json.obj("ok", true, "pending", #S.faults))

@@ -32,6 +32,13 @@ S.rate_limit_default = math.tointeger(num("rate_limit", 60)) or 60
 S.rate_limit_explicit = cfg.rate_limit ~= nil
 S.keyapi_rate_limit = math.tointeger(num("keyapi_rate_limit", 0)) or 0
 S.RECORD_MAX = 1000
+-- Bytes of one request body the log keeps (the rest is dropped, body_bytes
+-- says how long it was), and bytes of bodies the whole log keeps at most.
+S.RECORD_BODY_MAX = 65536
+S.RECORD_TOTAL_MAX = 8 * 1024 * 1024
+-- Pending fault rules at most; the clock moves at most this far in one call.
+S.FAULTS_MAX = 10000
+S.CLOCK_ADVANCE_MAX = 10 * 366 * 86400
 
 -- CreatiVault keys. Every key belongs to its own tenant.
 -- scopes: list; "*" or "prefix:*" wildcards.
@@ -70,6 +77,7 @@ function S.reset()
   S.paths = {}
   S.statuses = {}
   S.log = {}
+  S.log_bytes = 0
   S.seq = 0
   S.credits_used = {}      -- key -> consumed
   S.balance = {}           -- key -> remaining (lazily from defaults)

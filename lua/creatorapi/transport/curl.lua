@@ -41,8 +41,11 @@ end
 --- transfers to their waiters. Called by blocking sends and by the host loop.
 function T:pump(timeout)
   local eng = self.eng
+  local interrupted
   if eng then
-    for _, d in ipairs(eng:perform(timeout)) do
+    local done
+    done, interrupted = eng:perform(timeout)
+    for _, d in ipairs(done) do
       self.results[d.id] = d.raw
       local w = self.waiting[d.id]
       if w then
@@ -52,6 +55,7 @@ function T:pump(timeout)
     end
   end
   if next(self.waiting) == nil then host.unwatch(self) end
+  return interrupted
 end
 
 
@@ -92,8 +96,11 @@ function T:send(p, on_progress)
         self.waiting[id] = { c, token }
         if on_progress then host.add_timer(c, token, M.PROGRESS_INTERVAL) end
       end)
-    else
-      self:pump(on_progress and M.PROGRESS_INTERVAL / 2 or 0.25)
+    elseif self:pump(on_progress and M.PROGRESS_INTERVAL / 2 or 0.25) and self.results[id] == nil then
+      -- SIGINT, and the host's handler did not raise: end this call, keep the client.
+      eng:remove(id)
+      return { kind = "aborted", message = "interrupted (SIGINT) during the request", sent = true,
+               start = p.offset or 0, written = 0 }
     end
     if self.results[id] == nil then
       local aborted = report()
@@ -105,9 +112,10 @@ function T:send(p, on_progress)
   return raw
 end
 
+--- → "interrupted" when a SIGINT cut a blocking sleep short (and the host's handler did not raise).
 function T:sleep(seconds)
   if not seconds or seconds <= 0 then return end
-  if host.current() then host.sleep(seconds) else core.sleep(seconds) end
+  if host.current() then host.sleep(seconds) else return core.sleep(seconds) end
 end
 
 function T:now()
