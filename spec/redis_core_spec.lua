@@ -3,7 +3,7 @@
 local core = require "creatorapi.core"
 local redis_support = require "support.redis"
 
-describe("core.redis", function()
+describe("core.redis #jit", function()
   local srv
   setup(function() srv = redis_support.start() end)
   teardown(function() srv:stop() end)
@@ -77,7 +77,7 @@ describe("core.redis", function()
   end)
 end)
 
-describe("core.resp_reader and core.resp_command", function()
+describe("core.resp_reader and core.resp_command #jit", function()
   it("encodes commands as RESP arrays of bulk strings (binary safe)", function()
     assert.equal("*2\r\n$3\r\nGET\r\n$3\r\na\0b\r\n", core.resp_command{ "GET", "a\0b" })
     assert.equal("*3\r\n$4\r\nINCR\r\n$1\r\nk\r\n$2\r\n42\r\n", core.resp_command{ "INCR", "k", 42 })
