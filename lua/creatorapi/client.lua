@@ -91,7 +91,7 @@ function M.make_cache(where, o, opts, provider, base_url)
     end
   end
   local ttl = o.ttl or 3600
-  if type(ttl) ~= "number" or not (ttl > 0) then error(where .. ": option cache.ttl must be seconds > 0", 4) end
+  if type(ttl) ~= "number" or ttl ~= ttl or ttl <= 0 then error(where .. ": option cache.ttl must be seconds > 0", 4) end
   local st = o.store
   if st == nil then st = opts.store or "memory" end
   if st == "memory" then

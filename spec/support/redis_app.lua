@@ -1,3 +1,4 @@
+-- luacheck: globals ngx
 -- Handlers of spec/support/nginx_redis.conf.in (OpenResty, cosocket transport,
 -- Redis store over cosockets + hiredis's reader).
 --   /t/limited?n=&limit=&per=&shared=0|1   n searches, no retries → counts

@@ -198,7 +198,7 @@ function M.new(opts)
   local u, msg = M.parse_url(opts.url or opts.redis)
   if not u then error("creatorapi.store.redis: url " .. msg, 2) end
   local timeout = opts.timeout or 0.5
-  if type(timeout) ~= "number" or not (timeout > 0) then
+  if type(timeout) ~= "number" or timeout ~= timeout or timeout <= 0 then
     error("creatorapi.store.redis: timeout must be seconds > 0", 2)
   end
   local prefix = opts.prefix or "creatorapi:"
