@@ -35,6 +35,7 @@ external_dependencies = {
   CRYPTO = { header = "openssl/hmac.h", library = "crypto" },
   HTTP_PARSER = { header = "http_parser.h", library = "http_parser" },
   HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" },
+  SQLITE = { header = "sqlite3.h", library = "sqlite3" },
 }
 
 test_dependencies = {
@@ -66,12 +67,13 @@ build = {
         "src/query.c",
         "src/redis.c",
         "src/retry_policy.c",
+        "src/sqlite_store.c",
         "src/util.c",
       },
-      libraries = { "curl", "yajl", "crypto", "http_parser", "hiredis" },
+      libraries = { "curl", "yajl", "crypto", "http_parser", "hiredis", "sqlite3" },
       defines = { "_GNU_SOURCE" },
-      incdirs = { "src", "$(CURL_INCDIR)", "$(YAJL_INCDIR)", "$(CRYPTO_INCDIR)", "$(HTTP_PARSER_INCDIR)", "$(HIREDIS_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(YAJL_LIBDIR)", "$(CRYPTO_LIBDIR)", "$(HTTP_PARSER_LIBDIR)", "$(HIREDIS_LIBDIR)" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(YAJL_INCDIR)", "$(CRYPTO_INCDIR)", "$(HTTP_PARSER_INCDIR)", "$(HIREDIS_INCDIR)", "$(SQLITE_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(YAJL_LIBDIR)", "$(CRYPTO_LIBDIR)", "$(HTTP_PARSER_LIBDIR)", "$(HIREDIS_LIBDIR)", "$(SQLITE_LIBDIR)" },
     },
     ["creatorapi.async"] = "lua/creatorapi/async/init.lua",
     ["creatorapi.async.curl"] = "lua/creatorapi/async/curl.lua",
@@ -88,6 +90,7 @@ build = {
     ["creatorapi.request_loop"] = "lua/creatorapi/request_loop.lua",
     ["creatorapi.store.memory"] = "lua/creatorapi/store/memory.lua",
     ["creatorapi.store.redis"] = "lua/creatorapi/store/redis.lua",
+    ["creatorapi.store.sqlite"] = "lua/creatorapi/store/sqlite.lua",
     ["creatorapi.tasks"] = "lua/creatorapi/tasks.lua",
     ["creatorapi.transport.cosocket"] = "lua/creatorapi/transport/cosocket.lua",
     ["creatorapi.transport.curl"] = "lua/creatorapi/transport/curl.lua",

@@ -6,6 +6,7 @@
 -- Search bills per returned row, so the iterator buys exactly max_items rows.
 -- With CREATORAPI_CACHE_REDIS=redis://127.0.0.1:6379/0 the pages bought are kept in
 -- Redis for an hour: a re-run within the hour writes the same file for 0 credits.
+-- CREATORAPI_CACHE_FILE=/path/cache.sqlite does the same in a local SQLite file.
 local creatorapi = require "creatorapi"
 
 local out_path = arg[1] or "creators.csv"
@@ -21,9 +22,10 @@ end
 local COLUMNS = { "uid", "username", "nickname", "country_code", "followers_count", "avg_views",
   "engagement_rate", "email", "profile_url" }
 
-local cache_url = os.getenv("CREATORAPI_CACHE_REDIS")
+local cache_url, cache_file = os.getenv("CREATORAPI_CACHE_REDIS"), os.getenv("CREATORAPI_CACHE_FILE")
+local cache_store = cache_url and { redis = cache_url } or cache_file and { file = cache_file } or nil
 local cv = creatorapi.creativault{
-  cache = cache_url and { store = { redis = cache_url }, ttl = 3600 } or nil,
+  cache = cache_store and { store = cache_store, ttl = 3600 } or nil,
 }
 local f = assert(io.open(out_path, "w"))
 f:write(table.concat(COLUMNS, ","), "\n")

@@ -197,10 +197,11 @@ describe("paid-answer cache", function()
     return mm:get_json("/_mock/stats").credits_consumed[DEMO.cv_key] or 0
   end
 
-  it("a cached re-run of the search -> CSV example spends 0 credits and writes the same rows", function()
+  -- Runs the example twice with `cache_env`; the second run must buy nothing.
+  local function csv_rerun(cache_env)
     local dir = sh("mktemp -d"):match("^(%S+)")
-    local env = string.format("CREATIVAULT_BASE_URL=%s CREATIVAULT_API_KEY=%s CREATIVAULT_USER_IDENTITY=%s " ..
-      "CREATORAPI_CACHE_REDIS=%s ", m.url, DEMO.cv_key, DEMO.cv_identity, srv.url)
+    local env = string.format("CREATIVAULT_BASE_URL=%s CREATIVAULT_API_KEY=%s CREATIVAULT_USER_IDENTITY=%s %s ",
+      m.url, DEMO.cv_key, DEMO.cv_identity, cache_env(dir))
     local c0 = credits(m)
     local out1, code1 = sh(env .. LUA .. " examples/search_to_csv.lua " .. dir .. "/a.csv 130")
     assert.equal(0, code1, out1)
@@ -218,6 +219,46 @@ describe("paid-answer cache", function()
     local b = assert(io.open(dir .. "/b.csv")):read("*a")
     assert.equal(131, select(2, a:gsub("\n", "")))
     assert.equal(a, b)
+    os.execute("rm -rf '" .. dir .. "'")
+  end
+
+  it("a cached re-run of the search -> CSV example spends 0 credits and writes the same rows (Redis)", function()
+    csv_rerun(function() return "CREATORAPI_CACHE_REDIS=" .. srv.url end)
+  end)
+
+  it("the same with the file-backed SQLite store", function()
+    csv_rerun(function(dir) return "CREATORAPI_CACHE_FILE=" .. dir .. "/cache.sqlite" end)
+  end)
+
+  it("SQLite store: expiry, foreign entries, and an unusable file is a miss", function()
+    local dir = sh("mktemp -d"):match("^(%S+)")
+    local file = dir .. "/c.sqlite"
+    local cv = client(m.url, { cache = { store = { file = file }, ttl = 0.3 } })
+    local p = { keyword = "beauty", size = 1 }
+    assert(cv:search_tiktok(p))
+    assert.is_true(assert(cv:search_tiktok(p)).cached)
+    core.sleep(0.4)
+    assert.is_nil(assert(cv:search_tiktok(p)).cached)
+    local other = creatorapi.creativault{ base_url = m.url, api_key = "cv_live_noscope_0001",
+      user_identity = DEMO.cv_identity, cache = { store = { file = file }, ttl = 60 } }
+    assert.is_nil(assert(other:search_youtube(p)).cached)
+    other:close()
+    cv:close()
+    local junk = assert(io.open(dir .. "/junk.sqlite", "w"))
+    junk:write(string.rep("not a database ", 100))
+    junk:close()
+    local bad = client(m.url, { cache = { store = { file = dir .. "/junk.sqlite" }, ttl = 60 } })
+    assert.is_nil(assert(bad:search_tiktok(p)).cached)
+    assert.equal(1, bad:stats().cache_unavailable)
+    bad:close()
+    assert.has_error(function() client(m.url, { cache = { store = { file = "" } } }) end)
+    local raw = assert(core.sqlite_store(file))
+    assert.is_true(raw:set("k", "v\0w", 60))
+    assert.equal("v\0w", raw:get("k"))
+    assert.is_nil(raw:get("missing"))
+    raw:close()
+    raw:close()
+    assert.is_nil(raw:get("k"))
     os.execute("rm -rf '" .. dir .. "'")
   end)
 

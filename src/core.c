@@ -5,7 +5,7 @@
  *   json (json.h), context (context.c: prepare/parse/decide), curl_engine
  *   (curl_engine.c), limiter (limiter.c), errors (error.c), encode_query
  *   (query.c), hmac/sha256 (hmac.c), sleep/monotonic (util.c),
- *   redis/resp_reader/resp_command (redis.c), _VERSION, curl_version.
+ *   redis/resp_reader/resp_command (redis.c), sqlite_store (sqlite_store.c), _VERSION, curl_version.
  *
  * Re-entrant: busted's insulate() drops package.loaded and requires the
  * module again in the same process while the .so (and its statics) stay
@@ -25,6 +25,7 @@
 #include "limiter.h"
 #include "query.h"
 #include "redis.h"
+#include "sqlite_store.h"
 #include "util.h"
 #include "version.h"
 
@@ -65,6 +66,7 @@ int luaopen_creatorapi_core(lua_State *L) {
   cra_util_open(L);
   cra_http_response_open(L);
   cra_redis_open(L);
+  cra_sqlite_store_open(L);
 
   lua_pushliteral(L, "creatorapi.core");
   lua_setfield(L, -2, "_NAME");

@@ -96,10 +96,15 @@ function M.make_cache(where, o, opts, provider, base_url)
   if st == nil then st = opts.store or "memory" end
   if st == "memory" then
     st = require("creatorapi.store.memory").new()
+  elseif type(st) == "table" and getmetatable(st) == nil and st.file ~= nil then
+    if type(st.file) ~= "string" or st.file == "" or next(st, next(st)) ~= nil then
+      error(where .. ": option cache.store = { file = <path> } takes one file name", 4)
+    end
+    st = require("creatorapi.store.sqlite").new{ path = st.file }
   elseif type(st) == "table" and getmetatable(st) == nil then
     st = M.make_store(where, st)
   elseif type(st) ~= "table" or type(st.get) ~= "function" or type(st.set) ~= "function" then
-    error(where .. ": option cache.store must be \"memory\", { redis = url } or a store object", 4)
+    error(where .. ": option cache.store must be \"memory\", { redis = url }, { file = path } or a store object", 4)
   end
   local pol = o.on_unavailable or "miss"
   if pol ~= "miss" and pol ~= "fail" then
