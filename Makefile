@@ -12,7 +12,7 @@ LUA54_CFLAGS  := $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null || echo -I/us
 LUAJIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
 LUA54_LIBS    := $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
 DEP_CFLAGS    := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
-DEP_LIBS      := -lcurl -lyajl -lcrypto -lhttp_parser
+DEP_LIBS      := -lcurl -lyajl -lcrypto -lhttp_parser -lhiredis -lsqlite3
 
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \

@@ -11,6 +11,8 @@
 --   4. luv / Neovim (bench/luv_bench.lua): missed uv ticks per call, 8 concurrent vs 1.
 --   5. Scripts (bench/async_bench.lua): 200 pages at 100 ms, creatorapi.async.map
 --      with 8 in flight vs one after another.
+--   6. Redis (bench/redis_bench.lua): limiter overhead Redis vs in-process, cache hit
+--      vs a mock round trip, 4 processes with and without the shared limiter.
 -- Run through examples/run-with-mock.sh, which starts the mock and sets
 -- CREATORAPI_MOCK_URL.
 local creatorapi = require "creatorapi"
@@ -73,3 +75,5 @@ print("\n== luv / Neovim: the luv transport on a libuv loop ==")
 assert(os.execute("lua5.4 bench/luv_bench.lua"))
 print("\n== scripts: creatorapi.async on the curl transport ==")
 assert(os.execute("lua5.4 bench/async_bench.lua"))
+print("\n== beyond one process: Redis limiter, paid-answer cache ==")
+assert(os.execute("lua5.4 bench/redis_bench.lua"))

@@ -91,6 +91,7 @@ function Client:transport_stats() end
 ---@field api_key? string
 ---@field base_url? string
 ---@field ca_file? string
+---@field cache? table
 ---@field connect_timeout? number|false
 ---@field cosocket? table
 ---@field insecure? boolean
@@ -107,6 +108,7 @@ function Client:transport_stats() end
 ---@field retry_base? number
 ---@field retry_cap? number
 ---@field shared_dict? string
+---@field store? table
 ---@field timeout? number|false
 ---@field transport? string
 ---@field user_agent? string

@@ -5,7 +5,7 @@
  *   json (json.h), context (context.c: prepare/parse/decide), curl_engine
  *   (curl_engine.c), limiter (limiter.c), errors (error.c), encode_query
  *   (query.c), hmac/sha256 (hmac.c), sleep/monotonic (util.c),
- *   _VERSION, curl_version.
+ *   redis/resp_reader/resp_command (redis.c), sqlite_store (sqlite_store.c), _VERSION, curl_version.
  *
  * Re-entrant: busted's insulate() drops package.loaded and requires the
  * module again in the same process while the .so (and its statics) stay
@@ -26,6 +26,8 @@
 #include "limiter.h"
 #include "part_file.h"
 #include "query.h"
+#include "redis.h"
+#include "sqlite_store.h"
 #include "util.h"
 #include "version.h"
 
@@ -77,6 +79,8 @@ int luaopen_creatorapi_core(lua_State *L) {
   cra_part_file_open(L);
   cra_util_open(L);
   cra_http_response_open(L);
+  cra_redis_open(L);
+  cra_sqlite_store_open(L);
 
   lua_pushliteral(L, "creatorapi.core");
   lua_setfield(L, -2, "_NAME");

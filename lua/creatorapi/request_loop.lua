@@ -69,12 +69,14 @@ function Loop:choose()
   return self.curl
 end
 
--- Waits for a limiter token through the transport; → token | nil.
+-- Waits for a limiter token through the transport; → token | nil, err (a
+-- shared limiter whose store is unavailable and configured to fail closed).
 local function acquire(self, t)
   local lim = self.limiter
   while true do
     local token, wait = lim:acquire(core.monotonic())
     if token then return token end
+    if type(wait) ~= "number" then return nil, wait end
     t:sleep(wait)
   end
 end
@@ -92,7 +94,14 @@ function Loop:request(req)
   self.n_requests = self.n_requests + 1
   local attempts = 0
   while true do
-    local token = p.limited and self.limiter and acquire(self, t)
+    local token, lerr
+    if p.limited and self.limiter then
+      token, lerr = acquire(self, t)
+      if not token then
+        lerr.attempts = attempts
+        return nil, lerr
+      end
+    end
     local raw = t:send(p)
     if token then self.limiter:release(token, core.monotonic()) end
     local n = 1 + (raw.resends or 0)
