@@ -59,10 +59,12 @@ function T:pump(timeout)
 end
 
 
+local function no_report() return nil end
+
 -- A progress reporter for transfer id: call it between waits; it returns an
 -- `aborted` raw (and removes the transfer) when on_progress raises.
 local function progress_reporter(self, id, p, on_progress)
-  if not on_progress then return function() end end
+  if not on_progress then return no_report end
   local start = p.offset or 0
   local last_t, last_b = core.monotonic(), -1
   return function()
