@@ -323,10 +323,6 @@ describe("OpenResty cosocket transport", function()
     teardown(function() if np then np:stop() end end)
 
     it("answers 8 concurrent /creators in about one upstream round-trip", function()
-      if not core.context then
-        pending("needs the issue-7 client (transport = cosocket, shared_dict) from main")
-        return
-      end
       local body, code = np:get("/creators?region=US&size=3")
       assert.equal(200, code, body .. np:error_log())
       assert.equal(3, #json(body).creators)
