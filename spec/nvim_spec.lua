@@ -41,7 +41,6 @@ end)
 
 describe("Neovim host (real engine + mock)", function()
   if not has_nvim() then pending("nvim not installed"); return end
-  local core = require "creatorapi.core"
   local mock = require "support.mock"
   local m = mock.start{ "--quiet" }
   local res = nvim_checks("real", string.format("CREATORAPI_MOCK_URL=%q KEYAPI_TOKEN=%q",
