@@ -74,6 +74,7 @@ build = {
     ["creatorapi.async"] = "lua/creatorapi/async/init.lua",
     ["creatorapi.async.curl"] = "lua/creatorapi/async/curl.lua",
     ["creatorapi.async.luv"] = "lua/creatorapi/async/luv.lua",
+    ["creatorapi.budget"] = "lua/creatorapi/budget.lua",
     ["creatorapi.client"] = "lua/creatorapi/client.lua",
     ["creatorapi.cost"] = "lua/creatorapi/cost.lua",
     ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",

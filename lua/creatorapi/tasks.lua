@@ -29,9 +29,13 @@ local function fingerprint(st)
     tostring(num(st.completed)), tostring(num(st.failed)) }, "|")
 end
 
+M.OPTION_KEYS = { interval = true, max_interval = true, factor = true, jitter = true, timeout = true,
+  on_progress = true, sleep = true, clock = true, max_poll_failures = true }
+
 local function check_opts(opts)
   if opts == nil then return {} end
   if type(opts) ~= "table" then error("wait_task: opts must be a table", 3) end
+  require("creatorapi.validate").check_keys("wait_task", opts, M.OPTION_KEYS, 3)
   for _, k in ipairs({ "interval", "max_interval", "factor", "jitter" }) do
     if opts[k] ~= nil and (type(opts[k]) ~= "number" or opts[k] < 0) then
       error("wait_task: opts." .. k .. " must be a non-negative number", 3)
