@@ -1,0 +1,98 @@
+-- LuaRocks release build of creatorapi 0.1.0 (the tag v0.1.0). Apart from
+-- `version` and `source`, it is creatorapi-scm-1.rockspec (spec/release_spec.lua
+-- checks that the two agree and that the version matches creatorapi.VERSION).
+--   luarocks --lua-version 5.4 make --local creatorapi-0.1.0-1.rockspec
+rockspec_format = "3.0"
+package = "creatorapi"
+version = "0.1.0-1"
+
+source = {
+  url = "git+https://github.com/creatorapi/creatorapi.git",
+  tag = "v0.1.0",
+}
+
+description = {
+  summary = "Creator / influencer data APIs (CreatiVault, KeyAPI) for Lua, in C on libcurl",
+  detailed = [[
+    creatorapi gives Lua scripts first-class access to paid creator data APIs:
+    CreatiVault Open API (creator search, lookalikes, collection tasks, exports,
+    downloads, signed webhooks) and KeyAPI TikTok influencer analytics.
+    Parameters are validated before any credit is spent, failures return
+    structured `nil, err` values, JSON integers stay exact, connections are
+    kept alive. Lua 5.1-5.4 and LuaJIT 2.1.
+  ]],
+  homepage = "https://github.com/creatorapi/creatorapi",
+  license = "MIT",
+  labels = { "http", "api", "sdk", "libcurl", "json", "influencer" },
+}
+
+dependencies = {
+  "lua >= 5.1",
+}
+
+external_dependencies = {
+  -- Only the library is looked up: Debian keeps curl.h in the multiarch
+  -- include directory, which the compiler searches but LuaRocks does not.
+  CURL = { library = "curl" },
+  YAJL = { header = "yajl/yajl_parse.h", library = "yajl" },
+  CRYPTO = { header = "openssl/hmac.h", library = "crypto" },
+  HTTP_PARSER = { header = "http_parser.h", library = "http_parser" },
+}
+
+test_dependencies = {
+  "busted",
+}
+
+test = {
+  type = "busted",
+}
+
+build = {
+  type = "builtin",
+  modules = {
+    ["creatorapi.core"] = {
+      sources = {
+        "src/answer.c",
+        "src/context.c",
+        "src/core.c",
+        "src/curl_engine.c",
+        "src/curl_xfer.c",
+        "src/envelope.c",
+        "src/error.c",
+        "src/hmac.c",
+        "src/http_response.c",
+        "src/json_decode.c",
+        "src/json_encode.c",
+        "src/limiter.c",
+        "src/prepare.c",
+        "src/query.c",
+        "src/retry_policy.c",
+        "src/util.c",
+      },
+      libraries = { "curl", "yajl", "crypto", "http_parser" },
+      defines = { "_GNU_SOURCE" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(YAJL_INCDIR)", "$(CRYPTO_INCDIR)", "$(HTTP_PARSER_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(YAJL_LIBDIR)", "$(CRYPTO_LIBDIR)", "$(HTTP_PARSER_LIBDIR)" },
+    },
+    ["creatorapi.async"] = "lua/creatorapi/async/init.lua",
+    ["creatorapi.async.curl"] = "lua/creatorapi/async/curl.lua",
+    ["creatorapi.async.luv"] = "lua/creatorapi/async/luv.lua",
+    ["creatorapi.budget"] = "lua/creatorapi/budget.lua",
+    ["creatorapi.client"] = "lua/creatorapi/client.lua",
+    ["creatorapi.cost"] = "lua/creatorapi/cost.lua",
+    ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",
+    ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
+    ["creatorapi"] = "lua/creatorapi/init.lua",
+    ["creatorapi.keyapi"] = "lua/creatorapi/keyapi.lua",
+    ["creatorapi.limiter.shdict"] = "lua/creatorapi/limiter/shdict.lua",
+    ["creatorapi.paging"] = "lua/creatorapi/paging.lua",
+    ["creatorapi.request_loop"] = "lua/creatorapi/request_loop.lua",
+    ["creatorapi.tasks"] = "lua/creatorapi/tasks.lua",
+    ["creatorapi.transport.cosocket"] = "lua/creatorapi/transport/cosocket.lua",
+    ["creatorapi.transport.curl"] = "lua/creatorapi/transport/curl.lua",
+    ["creatorapi.transport.luv"] = "lua/creatorapi/transport/luv.lua",
+    ["creatorapi.validate"] = "lua/creatorapi/validate.lua",
+    ["creatorapi.webhook"] = "lua/creatorapi/webhook.lua",
+  },
+  copy_directories = { "docs", "examples" },
+}
