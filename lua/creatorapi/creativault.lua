@@ -48,7 +48,7 @@ local PLATFORMS = { "tiktok", "youtube", "instagram" }
 local LEVELS = { "S1", "S2", "S3" }
 
 -- The vendor wants gender as "0" (female) / "1" (male); accept the spellings
--- users and older docs use and send the canonical code (api-notes §1.7).
+-- users and older docs use and send the canonical code (the newest vendor guidance: never send the words).
 local GENDER = {
   type = "string", enum = { "0", "1" },
   map = { female = "0", male = "1", F = "0", M = "1", ["女性"] = "0", ["男性"] = "1" },
@@ -85,7 +85,7 @@ local BOOL = { type = "boolean" }
 local STR = { type = "string" }
 local DATE = { type = "date" }
 
--- Filters every search endpoint takes (api-notes §1.8.2).
+-- Filters every search endpoint takes (docs/api.md, "Search").
 local SEARCH_COMMON = merge({
   page = { type = "integer", min = 1, max = 200 },
   size = { type = "integer", min = 1, max = 100 },
@@ -229,7 +229,7 @@ local function build_request(ep, args)
   }
 end
 
--- Accounting from the envelope's meta (api-notes §1.3): credits_consumed is
+-- Accounting from the envelope's meta: credits_consumed is
 -- what this call cost; credits_remaining the balance (-1: unlimited);
 -- quota_remaining the daily request quota (-1: unlimited), not a balance.
 -- Returns what the call cost (nil: the answer does not say).
@@ -463,7 +463,7 @@ function M.new(opts)
   o.base_url = o.base_url or os.getenv("CREATIVAULT_BASE_URL")
   return base.new(CreatiVault, "creatorapi.creativault", o,
     { dialect = "creativault", base_url = CreatiVault.DEFAULT_BASE_URL,
-      -- the documented default plan limit (api-notes §1.4); `rate_limit = false` turns it off
+      -- the documented default plan limit, 60 requests a minute; `rate_limit = false` turns it off
       rate_limit = { requests = 60, per = 60 } })
 end
 

@@ -45,7 +45,7 @@ local function minmax(names, rule, into)
   return into
 end
 
--- Paging shared by the analytics list endpoints (api-notes §2.5): page_num
+-- Paging shared by the analytics list endpoints: page_num
 -- 1–10000, page_size at most 10. The SDK sends the largest page by default.
 local PAGING = {
   page_num = { type = "integer", min = 1, max = 10000, default = 1 },
@@ -59,7 +59,7 @@ local function with(t, extra)
   return out
 end
 
--- One creator, by the numeric user_id or the @handle unique_id (api-notes §2.6).
+-- One creator, by the numeric user_id or the @handle unique_id.
 local WHO = { user_id = { type = "list" }, unique_id = { type = "list" } }
 
 local function one_creator(args)

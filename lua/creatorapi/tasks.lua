@@ -1,7 +1,7 @@
 --- Collection-task helpers: wait for a task with backoff, and the
 --- submit → wait → rows workflows.
 --
--- Polling defaults follow the vendor (api-notes §1.8.6: poll about every
+-- Polling defaults follow the vendor (the vendor: poll about every
 -- 60 s): first poll after `interval` = 2 s, then ×1.5 per poll, capped at
 -- `max_interval` = 60 s, ±20 % jitter; the default deadline is 2 h and only
 -- `timeout = false` removes it. When the deadline passes the task keeps
