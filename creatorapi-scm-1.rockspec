@@ -94,6 +94,7 @@ build = {
     ["creatorapi.cli.runner"] = "lua/creatorapi/cli/runner.lua",
     ["creatorapi.cli.workflows"] = "lua/creatorapi/cli/workflows.lua",
     ["creatorapi.cache"] = "lua/creatorapi/cache.lua",
+    ["creatorapi.budget"] = "lua/creatorapi/budget.lua",
     ["creatorapi.client"] = "lua/creatorapi/client.lua",
     ["creatorapi.cost"] = "lua/creatorapi/cost.lua",
     ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",

@@ -4,7 +4,7 @@
 set -eu
 tree=$(mktemp -d)
 trap 'rm -rf "$tree"' EXIT
-spec=$(ls creatorapi-*.rockspec | head -n 1)
+spec=creatorapi-scm-1.rockspec
 luarocks lint "$spec"
 luarocks --lua-version=5.4 make --tree "$tree" --deps-mode none "$spec"
 LUA_PATH="$tree/share/lua/5.4/?.lua;$tree/share/lua/5.4/?/init.lua" \

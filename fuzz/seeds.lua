@@ -1,9 +1,9 @@
 #!/usr/bin/env lua5.4
 -- fuzz/seeds.lua — (re)writes the seed corpus in fuzz/corpus/<target>/.
 --   lua5.4 fuzz/seeds.lua          (from the repository root)
--- The bodies are the examples of the vendor documents (/work/shared/seeds:
+-- The bodies are the examples of the vendor documents (
 -- the CreatiVault Open API reference and the KeyAPI influencer-list OpenAPI
--- description; docs/api-notes) plus JSON edge cases. The envelope and query
+-- description) plus JSON edge cases. The envelope and query
 -- seeds are wrapped in the binary layouts that fuzz/fuzz_envelope.c and
 -- fuzz/fuzz_query.c read (see the comments at the top of those files).
 -- Files are named after their content, so running this twice changes nothing.

@@ -76,9 +76,18 @@
 ---@field quota_remaining? number
 ---@field last_request_id? string
 ---@field max_credits? number
+---@field credits_left? number what max_credits still allows
+---@field cache_hits? integer with a cache
+---@field cache_misses? integer
+---@field credits_saved? number
+---@field cache_rejected? integer
+---@field cache_unavailable? integer
 
 ---@class creatorapi.Client
 local Client = {}
+--- Credits max_credits still allows (nil without a budget).
+---@return number|nil
+function Client:credits_left() end
 --- Closes the connections; idempotent (also `<close>` and garbage collection).
 function Client:close() end
 ---@return creatorapi.Stats
@@ -111,6 +120,7 @@ function Client:transport_stats() end
 ---@field store? table
 ---@field timeout? number|false
 ---@field transport? string
+---@field unknown_params? string
 ---@field user_agent? string
 ---@field user_identity? string
 

@@ -178,6 +178,17 @@ describe("creatorapi.async on the curl transport #jit", function()
       "each_creator: opts.prefetch is refused where every returned row is billed")
   end)
 
+  it("keeps requests in flight within max_credits: each reserves before it is sent", function()
+    local function billed() return m:get_json("/_mock/stats").credits_consumed[mock.DEMO.keyapi_key] or 0 end
+    local before = billed()
+    local k = creatorapi.keyapi{ base_url = m.url, api_key = mock.DEMO.keyapi_key, max_credits = 5 }
+    local rows, err = creatorapi.collect(k:each("influencer_list", { region = "US" }, { prefetch = 4 }))
+    assert.equal("budget", err.kind)
+    assert.equal(50, #rows)
+    assert.equal(5, billed() - before)      -- the mock's ledger: never a sixth request
+    k:close()
+  end)
+
   it("delivers errors: wait() and all() re-raise, the callback gets (false, err)", function()
     local h = creatorapi.async(function() error("boom", 0) end)
     local ok, err = pcall(h.wait, h)

@@ -161,7 +161,6 @@ describe("CreatiVault errors (mock API) #jit", function()
     { "an unknown key", "cv_live_nosuchkey_0001", DEMO.cv_identity, 401, 40101, "auth" },
     { "an expired key", "cv_live_expired_0001", DEMO.cv_identity, 401, 40102, "auth" },
     { "a revoked key", "cv_live_revoked_0001", DEMO.cv_identity, 401, 40103, "auth" },
-    { "no identity", DEMO.cv_key, nil, 401, 40104, "auth" },
     { "no credits", "cv_live_nocredit_0001", DEMO.cv_identity, 402, 40201, "credits" },
     { "a key without the scope", "cv_live_noscope_0001", DEMO.cv_identity, 403, 40301, "permission" },
     { "an exhausted daily quota", "cv_live_quota_0001", DEMO.cv_identity, 402, 42902, "quota" },
@@ -181,12 +180,16 @@ describe("CreatiVault errors (mock API) #jit", function()
     end)
   end
 
-  it("maps a missing key to 40101 and never sends an identity-only request as authenticated", function()
-    local cv = creatorapi.creativault{ base_url = m.url, user_identity = DEMO.cv_identity }
-    local res, err = cv:search_tiktok{ size = 1 }
-    assert.is_nil(res)
-    assert.equal(40101, err.code)
-    cv:close()
+  it("refuses a call without a key or identity before sending it (spec/credentials_spec.lua)", function()
+    local before = m:get_json("/_mock/stats").requests
+    for _, who in ipairs({ { user_identity = DEMO.cv_identity }, { api_key = DEMO.cv_key } }) do
+      local cv = creatorapi.creativault{ base_url = m.url, api_key = who.api_key, user_identity = who.user_identity }
+      local res, err = cv:search_tiktok{ size = 1 }
+      assert.is_nil(res)
+      assert.equal("auth", err.kind)
+      cv:close()
+    end
+    assert.equal(before, m:get_json("/_mock/stats").requests)
   end)
 
   it("refuses a credential with CR/LF before sending anything", function()

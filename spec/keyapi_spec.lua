@@ -90,7 +90,6 @@ describe("KeyAPI influencer_list (mock API) #jit", function()
   end)
 
   local cases = {
-    { "a missing key", nil, 401, "auth", false },
     { "an unknown key", "kapi_wrong_0001", 401, "auth", false },
     { "no credits", "kapi_nocredit_0001", 402, "credits", false },
     { "the rate limit", "kapi_ratelimited_0001", 429, "rate_limited", true },

@@ -9,7 +9,7 @@ local function lines(cmd)
 end
 
 local function load_rockspec()
-  local name = lines("ls creatorapi-*.rockspec")[1]
+  local name = "creatorapi-scm-1.rockspec"   -- the release one must agree (spec/release_spec.lua)
   assert.is_string(name, "no rockspec found")
   local env = {}
   local chunk

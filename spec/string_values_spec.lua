@@ -1,5 +1,5 @@
 -- The real backend may send every scalar in `data` as a string ("123",
--- "true": api-notes §1.3). The mock's --string-values serves that shape; the
+-- "true", as the vendor warns). The mock's --string-values serves that shape; the
 -- SDK's helpers must still work.
 local creatorapi = require "creatorapi"
 local mock = require "support.mock"

@@ -28,11 +28,41 @@ describe("validate.check #jit", function()
     if pattern then assert.matches(pattern, err.message) end
   end
 
-  it("accepts valid params, applies defaults and passes unknown names through", function()
-    local out = assert(validate.check(spec, { name = "x", page = 2, future_filter = "kept" }))
+  it("accepts valid params, applies defaults and passes unknown names through when asked", function()
+    local out = assert(validate.check(spec, { name = "x", page = 2, future_filter = "kept" }, "t", "pass"))
     assert.equal(2, out.page)
     assert.equal(50, out.size)
     assert.equal("kept", out.future_filter)
+    local warned = {}
+    out = assert(validate.check(spec, { name = "x", pag = 3 }, "t", "warn", function(m) warned[#warned + 1] = m end))
+    assert.equal(3, out.pag)
+    assert.equal(1, #warned)
+    assert.matches("did you mean `page`?", warned[1], 1, true)
+  end)
+
+  it("refuses an unknown name by default, with the closest declared names", function()
+    local res, err = validate.check(spec, { name = "x", pages = 2 }, "t")
+    assert.is_nil(res)
+    assert.equal("validation", err.kind)
+    assert.equal("pages", err.field)
+    assert.same({ "page" }, err.suggestions)
+    assert.matches("unknown parameter for t (did you mean `page`?)", err.message, 1, true)
+  end)
+
+  it("suggests by edit distance, ignoring case, '-' and '_'", function()
+    local names = { "followers_cnt_gte", "followers_cnt_lte", "country_code", "influencer_sort_field_v2",
+      "max_items", "language_code", "keyword" }
+    assert.same({ "followers_cnt_gte", "followers_cnt_lte" }, validate.suggest("follower_cnt_gte", names, 2))
+    assert.same({ "country_code" }, validate.suggest("countrycode", names))
+    assert.same({ "country_code" }, validate.suggest("Country-Code", names))
+    assert.same({ "influencer_sort_field_v2" }, validate.suggest("influencer_sort_field", names))
+    assert.same({ "max_items" }, validate.suggest("max_item", names))
+    assert.same({ "keyword" }, validate.suggest("keywrod", names))            -- a transposition
+    assert.same({}, validate.suggest("zzzzzz", names))
+    assert.equal("did you mean `max_items`?", validate.did_you_mean("max_item", { max_items = true }))
+    assert.is_nil(validate.did_you_mean("qqqq", { max_items = true }))
+    assert.equal(1, validate.distance("abc", "acb"))
+    assert.equal(3, validate.distance("kitten", "sitting"))
   end)
 
   it("rejects wrong types with the field name", function()

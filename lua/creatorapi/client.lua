@@ -11,6 +11,8 @@ local core = require "creatorapi.core"
 local errors = require "creatorapi.errors"
 local validate = require "creatorapi.validate"
 local request_loop = require "creatorapi.request_loop"
+local budget = require "creatorapi.budget"
+local cost = require "creatorapi.cost"
 
 local M = {}
 
@@ -26,12 +28,14 @@ local OPTION_TYPES = {
   max_credits = "number|false", logger = "function",
   transport = "string", shared_dict = "string", cosocket = "table",
   store = "table", cache = "table",
+  unknown_params = "string",
 }
 
 -- Options that stay in the Lua layer (not passed to the C context).
 local LUA_ONLY = {
   max_credits = true, logger = true, rate_limit = true,
   transport = true, shared_dict = true, cosocket = true, store = true, cache = true,
+  unknown_params = true,
 }
 
 local RATE_LIMIT_MSG = "must be { requests = <integer >= 1>, per = <seconds > 0> } or false"
@@ -161,7 +165,12 @@ local function check_options(where, opts, extra)
   for k, v in pairs(opts) do
     local want = OPTION_TYPES[k] or (extra and extra[k])
     if not want then
-      error(string.format("%s: unknown option %q", where, tostring(k)), 3)
+      local known = {}
+      for name in pairs(OPTION_TYPES) do known[name] = true end
+      for name in pairs(extra or {}) do known[name] = true end
+      local hint = type(k) == "string" and validate.did_you_mean(k, known)
+      error(string.format("%s: unknown option %q%s", where, tostring(k),
+        hint and (" (" .. hint .. ")") or ""), 3)
     end
     local got = type(v)
     if v == false and want:find("false", 1, true) then got = "false" end
@@ -172,6 +181,13 @@ local function check_options(where, opts, extra)
 end
 M.check_options = check_options
 M.OPTION_TYPES = OPTION_TYPES   -- read by tools/gen_types.lua (editor annotations)
+
+local function check_unknown_mode(where, mode, level)
+  if mode ~= nil and not validate.UNKNOWN_MODES[mode] then
+    error(string.format("%s: unknown_params must be \"error\", \"warn\" or \"pass\", got %q",
+      where, tostring(mode)), level + 1)
+  end
+end
 
 --- A shallow copy of the caller's options (nil means none); raises on a non-table.
 function M.copy_options(where, opts)
@@ -210,6 +226,7 @@ function M.new(class, where, opts, defaults)
   end
   local limiter = M.make_limiter(where, rl, lopts, defaults.dialect)
   local cache = M.make_cache(where, opts.cache, lopts, defaults.dialect, cfg.base_url)
+  check_unknown_mode(where, opts.unknown_params, 3)
   local self = setmetatable({
     _loop = request_loop.new(core.context(cfg), {
       limiter = limiter, transport = opts.transport, cosocket = opts.cosocket }),
@@ -220,6 +237,8 @@ function M.new(class, where, opts, defaults)
     },
     _max_credits = opts.max_credits or nil,
     _store = store, _cache = cache,
+    _ledger = opts.max_credits and budget.new(opts.max_credits) or nil,
+    _unknown_params = opts.unknown_params or "error",
     _logger = opts.logger or env_logger(),
     _secrets = { opts.api_key and #opts.api_key >= 4 and opts.api_key or nil },
   }, class)
@@ -236,25 +255,88 @@ function M.new(class, where, opts, defaults)
   return self
 end
 
--- Per-call options an endpoint method accepts as its second argument.
-local CALL_OPTIONS = { timeout = true, connect_timeout = true, max_retries = true, headers = true }
+-- Per-call options an endpoint method accepts as its second argument
+-- (unknown_params stays in the Lua layer).
+local CALL_OPTIONS = { timeout = true, connect_timeout = true, max_retries = true, headers = true,
+  unknown_params = true }
 
-local function apply_call_options(req, call_opts, where)
-  if call_opts == nil then return req end
+local function check_call_options(call_opts, where)
+  if call_opts == nil then return {} end
   if type(call_opts) ~= "table" then
     error(string.format("%s: options must be a table, got %s", where, type(call_opts)), 4)
   end
-  for k, v in pairs(call_opts) do
-    if not CALL_OPTIONS[k] then error(string.format("%s: unknown call option %q", where, tostring(k)), 4) end
-    req[k] = v
+  for k in pairs(call_opts) do
+    if not CALL_OPTIONS[k] then
+      local hint = type(k) == "string" and validate.did_you_mean(k, CALL_OPTIONS)
+      error(string.format("%s: unknown call option %q%s", where, tostring(k),
+        hint and (" (" .. hint .. ")") or ""), 4)
+    end
+  end
+  check_unknown_mode(where, call_opts.unknown_params, 4)
+  return call_opts
+end
+
+local function apply_call_options(req, call_opts, where)
+  for k, v in pairs(check_call_options(call_opts, where)) do
+    if k ~= "unknown_params" then req[k] = v end
   end
   return req
 end
 M.apply_call_options = apply_call_options
 
---- Sends one validated request and records its accounting. A request that
---- can spend credits (`req.billed`) is refused with a `budget` error, unsent,
---- once `max_credits` has been consumed.
+-- Has the request header `name` been set by the caller (call option headers)?
+local function has_header(req, name)
+  if type(req.headers) ~= "table" then return false end
+  for k in pairs(req.headers) do
+    if type(k) == "string" and k:lower() == name then return true end
+  end
+  return false
+end
+
+--- The `auth` error of a request the client has no credentials for, or nil.
+--- class.CREDENTIALS = { key = { option=, env=, header= }, identity = { … } }.
+local function missing_credentials(self, req)
+  local need = getmetatable(self).CREDENTIALS
+  if not need or req.auth == "none" then return nil end
+  local function missing(c, value)
+    if (value == nil or value == "") and not has_header(req, c.header) then
+      return errors.new("auth", string.format(
+        "no %s: pass %s = \"...\" to %s{ } or set $%s; nothing was sent",
+        c.what, c.option, c.constructor, c.env), { field = c.option, retryable = false, attempts = 0 })
+    end
+  end
+  local err = missing(need.key, self._opts.api_key)
+  if err then return err end
+  if need.identity and req.auth ~= "key" then return missing(need.identity, self._opts.user_identity) end
+  return nil
+end
+
+-- A vendor error keeps the vendor's text in err.vendor_message; documented
+-- codes get an English err.message (class.MESSAGES: code → text; a text
+-- ending in ":" is followed by the vendor's detail).
+local function in_english(self, err)
+  if err.code == nil or err.status == nil or type(err.message) ~= "string" then return end
+  if err.vendor_message == nil then err.vendor_message = err.message end
+  local text = (getmetatable(self).MESSAGES or {})[err.code]
+  if text then
+    err.message = text:sub(-1) == ":" and (text .. " " .. err.vendor_message) or text
+  end
+end
+
+--- The budget step of a billed request: reserve its worst case in the
+--- client's ledger (creatorapi.budget) → token | nil, budget error.
+local function reserve(self, req)
+  local ledger = self._ledger
+  if not (ledger and req.billed) then return nil end
+  if req.cost == nil then
+    return false, errors.new("budget", string.format(
+      "%s %s: the cost of this call is unknown and max_credits is set; pass cost = <credits> " ..
+      "(its worst case) in the call's options; nothing was sent", req.method, req.path),
+      { max_credits = self._max_credits, credits_left = ledger:left() })
+  end
+  return ledger:reserve(req.cost, req.cost_detail)
+end
+
 -- A cached answer → res (credits saved counted with the provider's own charge rule).
 local function from_cache(self, req, charge)
   local res, err = self._cache:lookup(req)
@@ -269,30 +351,46 @@ local function from_cache(self, req, charge)
   return res
 end
 
+--- Sends one validated request and records its accounting. A request that
+--- can spend credits (`req.billed`, worst case `req.cost`) is refused with a
+--- `budget` error, unsent, when its worst case could pass `max_credits`.
+--- The reservation is settled with the real cost of the answer, released
+--- when the API answered with an error (not billed), and settled at the
+--- worst case when no answer came (the server may have billed it). A cached
+--- answer (opt-in `cache`) costs nothing and reserves nothing.
 function M.send(self, req, charge)
   local st = self._stats
+  local cerr = missing_credentials(self, req)
+  if cerr then return nil, cerr end
   local cacheable = req.cacheable and self._cache
   req.cacheable = nil
   if cacheable then
-    local hit, cerr = from_cache(self, req, charge)
+    local hit, herr = from_cache(self, req, charge)
     if hit then return hit end
-    if cerr then
+    if herr then
       st.errors = st.errors + 1
-      cerr.attempts = 0
-      return nil, cerr
+      herr.attempts = 0
+      return nil, herr
     end
   end
-  if req.billed and self._max_credits and st.credits_consumed >= self._max_credits then
-    return nil, errors.new("budget", string.format(
-      "credit budget reached: %s of max_credits %s consumed; nothing was sent",
-      tostring(st.credits_consumed), tostring(self._max_credits)),
-      { credits_consumed = st.credits_consumed, max_credits = self._max_credits })
-  end
-  req.billed = nil
+  local token, berr = reserve(self, req)
+  if token == false or berr then return nil, berr end
+  local worst = req.cost
+  req.billed, req.cost, req.cost_detail = nil, nil, nil
   st.requests = st.requests + 1
   local t0 = self._logger and core.monotonic()
-  local res, err = self._loop:request(req)
+  local res, err = self._loop:request(req, token and function(e)
+    if e.status then return true end                 -- an error answer: not billed
+    self._ledger:settle(token, worst)                -- no answer: the attempt may have been billed
+    token = self._ledger:reserve(worst, "a retry after an attempt without an answer")
+    if not token then log(self, "warn", "no retry of %s %s: the budget cannot cover it", req.method, req.path) end
+    return token ~= nil
+  end)
   if not res then
+    if token then
+      if err.status then self._ledger:release(token) else self._ledger:settle(token, worst) end
+    end
+    in_english(self, err)
     st.errors = st.errors + 1
     if err.request_id then st.last_request_id = err.request_id end
     log(self, err.kind == "validation" and "info" or "warn", "%s %s failed after %.0f ms: %s",
@@ -305,30 +403,49 @@ function M.send(self, req, charge)
       tostring(res.attempts or 1))
   end
   local meta = res.meta
+  local spent
   if type(meta) == "table" then
     if meta.request_id then st.last_request_id = meta.request_id end
-    charge(st, meta, res)
+    spent = charge(st, meta, res, worst)
   end
   if cacheable then self._cache:save(req, res) end
+  if token then self._ledger:settle(token, spent or worst) end
   return res
+end
+
+--- How an undeclared parameter name is handled for one call.
+local function unknown_mode(self, call_opts)
+  return type(call_opts) == "table" and call_opts.unknown_params or self._unknown_params
+end
+
+--- The warn function of unknown_params = "warn": the client's logger, or stderr.
+local function warner(self)
+  return function(msg)
+    if self._logger then log(self, "warn", "%s", msg)
+    else io.stderr:write("[creatorapi] warn ", msg, "\n") end
+  end
 end
 
 --- Adds one method per endpoint to `class`.
 --  endpoint = { method=, path=, params=, auth=, prepare=function(body) } where
 --  `prepare` may check cross-field rules and return an error message.
+--  A billed endpoint's request carries its worst case (creatorapi.cost).
 function M.define(class, endpoints, build_request)
   for name, ep in pairs(endpoints) do
     class[name] = function(self, params, call_opts)
       if getmetatable(self) ~= class then
         error(string.format("%s: call it as client:%s(params)", name, name), 2)
       end
-      local args, err = validate.check(ep.params, params, name)
+      check_call_options(call_opts, name)
+      local args, err = validate.check(ep.params, params, name, unknown_mode(self, call_opts), warner(self))
       if not args then return nil, err end
       if ep.prepare then
         err = ep.prepare(args)
         if err then return nil, err end
       end
-      return self:_send(apply_call_options(build_request(ep, args), call_opts, name))
+      local req = build_request(ep, args)
+      if req.billed then req.cost, req.cost_detail = cost.worst_case(class.PROVIDER, name, args) end
+      return self:_send(apply_call_options(req, call_opts, name))
     end
   end
 end
@@ -353,7 +470,13 @@ function M.base_methods(class)
       out.cache_hits, out.cache_misses, out.credits_saved = c.hits, c.misses, c.credits_saved
       out.cache_rejected, out.cache_unavailable = c.rejected, c.unavailable
     end
+    if self._ledger then out.credits_left = self._ledger:left() end
     return out
+  end
+
+  --- Credits the budget still allows (nil without max_credits).
+  function class:credits_left()
+    return self._ledger and self._ledger:left() or nil
   end
 
   class.__tostring = function(self)

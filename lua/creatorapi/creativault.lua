@@ -12,9 +12,35 @@ local errors = require "creatorapi.errors"
 local paging = require "creatorapi.paging"
 local shape = require "creatorapi.shape"
 local tasks = require "creatorapi.tasks"
+local cost = require "creatorapi.cost"
+local validate = require "creatorapi.validate"
 
-local CreatiVault = { NAME = "creatorapi.CreatiVault" }
+local CreatiVault = { NAME = "creatorapi.CreatiVault", PROVIDER = "creativault" }
 CreatiVault.__index = CreatiVault
+
+--- Credentials every authenticated call needs (checked before sending).
+CreatiVault.CREDENTIALS = {
+  key = { what = "API key", option = "api_key", env = "CREATIVAULT_API_KEY",
+          header = "x-api-key", constructor = "creatorapi.creativault" },
+  identity = { what = "user identity", option = "user_identity", env = "CREATIVAULT_USER_IDENTITY",
+               header = "x-user-identity", constructor = "creatorapi.creativault" },
+}
+
+--- English messages for the documented error codes (the vendor's own text,
+--  often Chinese, stays in err.vendor_message). A trailing ":" adds it.
+CreatiVault.MESSAGES = {
+  [40001] = "the API rejected a parameter:",
+  [40101] = "authentication failed: the API key is missing or invalid",
+  [40102] = "the API key has expired",
+  [40103] = "the API key has been revoked",
+  [40104] = "the X-User-Identity header (user_identity) is missing",
+  [40201] = "insufficient credits: top up the account",
+  [40301] = "this API key has no permission (scope) for this endpoint",
+  [40401] = "not found:",
+  [42901] = "rate limit exceeded: too many requests, retry later",
+  [42902] = "the daily request quota is used up: retry tomorrow or upgrade the plan",
+  [50001] = "internal server error at the API",
+}
 
 CreatiVault.DEFAULT_BASE_URL = "https://openapi.creativault.ai"
 CreatiVault.PREFIX = "/openapi/v1"
@@ -23,7 +49,7 @@ local PLATFORMS = { "tiktok", "youtube", "instagram" }
 local LEVELS = { "S1", "S2", "S3" }
 
 -- The vendor wants gender as "0" (female) / "1" (male); accept the spellings
--- users and older docs use and send the canonical code (api-notes §1.7).
+-- users and older docs use and send the canonical code (the newest vendor guidance: never send the words).
 local GENDER = {
   type = "string", enum = { "0", "1" },
   map = { female = "0", male = "1", F = "0", M = "1", ["女性"] = "0", ["男性"] = "1" },
@@ -60,7 +86,7 @@ local BOOL = { type = "boolean" }
 local STR = { type = "string" }
 local DATE = { type = "date" }
 
--- Filters every search endpoint takes (api-notes §1.8.2).
+-- Filters every search endpoint takes (docs/api.md, "Search").
 local SEARCH_COMMON = merge({
   page = { type = "integer", min = 1, max = 200 },
   size = { type = "integer", min = 1, max = 100 },
@@ -205,15 +231,16 @@ local function build_request(ep, args)
   }
 end
 
--- Accounting from the envelope's meta (api-notes §1.3): credits_consumed is
+-- Accounting from the envelope's meta: credits_consumed is
 -- what this call cost; credits_remaining the balance (-1: unlimited);
 -- quota_remaining the daily request quota (-1: unlimited), not a balance.
+-- Returns what the call cost (nil: the answer does not say).
 local function charge(st, meta)
-  if type(meta.credits_consumed) == "number" then
-    st.credits_consumed = st.credits_consumed + meta.credits_consumed
-  end
+  local spent = tonumber(meta.credits_consumed)
+  if spent then st.credits_consumed = st.credits_consumed + spent end
   if type(meta.credits_remaining) == "number" then st.credits_remaining = meta.credits_remaining end
   if type(meta.quota_remaining) == "number" then st.quota_remaining = meta.quota_remaining end
+  return spent
 end
 
 function CreatiVault:_send(req)
@@ -233,14 +260,28 @@ function CreatiVault:search_creators(platform, params, call_opts)
   return m(self, params, call_opts)
 end
 
+-- The call options an iterator passes on to each request.
+local function iter_call_opts(opts)
+  return type(opts) == "table" and opts.unknown_params and { unknown_params = opts.unknown_params } or nil
+end
+
 --- each_creator(platform, params [, opts]) → iterator over creators across pages.
---  opts: size (one page, default 100), max_items, max_pages, start_page.
---  Search bills per returned row, so the last page is trimmed to max_items.
+--  opts: size (one page; without it pages start at 10 rows and grow to 100),
+--  max_items (exactly that many rows are bought), max_pages, start_page,
+--  unknown_params. Search bills per returned row: no page is larger than the
+--  rows already read, the pages are laid out so that exactly max_items rows
+--  are bought, and with max_credits the last page shrinks to what is left.
 function CreatiVault:each_creator(platform, params, opts)
+  local lvl = type(params) == "table" and params.service_level
+  local price = cost.PER_ROW[type(lvl) == "string" and lvl:upper() or cost.SEARCH.service_level]
+    or cost.PER_ROW[cost.SEARCH.service_level]
+  local call_opts = iter_call_opts(opts)
   return paging.iterator({
-    where = "each_creator", max_size = 100, page_cap = 200, per_row_billing = true,
+    where = "each_creator", max_size = 100, page_cap = 200, per_row_billing = true, first_size = 10,
+    afford = self._ledger and function() return math.floor(self._ledger:left() / price) end,
     fetch = function(page, size)
-      local res, err = self:search_creators(platform, paging.with_page(params, "page", page, "size", size))
+      local res, err = self:search_creators(platform,
+        paging.with_page(params, "page", page, "size", size), call_opts)
       if not res then return nil, err end
       if not shape.is_array(res.data) then
         return nil, shape.error(self, res, "search_" .. platform, "data", "an array", res.data)
@@ -252,10 +293,11 @@ end
 
 --- each_task_row(task_id [, opts]) → iterator over a collection task's rows.
 function CreatiVault:each_task_row(task_id, opts)
+  local call_opts = iter_call_opts(opts)
   return paging.iterator({
     where = "each_task_row", max_size = 100,
     fetch = function(page, size)
-      local res, err = self:task_data{ task_id = task_id, page = page, size = size }
+      local res, err = self:task_data({ task_id = task_id, page = page, size = size }, call_opts)
       if not res then return nil, err end
       local items, ierr = shape.field(self, res, "task_data", "items", shape.is_array, "an array")
       if not items then return nil, ierr end
@@ -304,10 +346,14 @@ end
 --  checks the byte count; removes the partial file on final failure. The file
 --  host never receives the API key. opts: on_progress(bytes, total_or_nil),
 --  timeout (default none), low_speed_limit / low_speed_time (default 1024 B/s for 30 s).
+local DOWNLOAD_OPTIONS = { on_progress = true, timeout = true, connect_timeout = true,
+  low_speed_limit = true, low_speed_time = true, max_attempts = true }
+
 function CreatiVault:download(file_ref, path, opts)
   if type(path) ~= "string" or path == "" then error("download: path must be a non-empty string", 2) end
   if opts ~= nil and type(opts) ~= "table" then error("download: opts must be a table", 2) end
   opts = opts or {}
+  validate.check_keys("download", opts, DOWNLOAD_OPTIONS, 2)
   if path:find("\0", 1, true) then   -- before anything touches the file system
     return nil, errors.validation("path", "must not contain NUL")
   end
@@ -393,7 +439,11 @@ end
 --  `path` is relative to /openapi/v1 (e.g. "/creators/nl-search").
 --  opts: auth ("full" | "key" | "none"), retry ("safe" | "submit" | "never";
 --  default "never": the SDK cannot know whether an unknown endpoint is idempotent),
---  billed (true: count it against max_credits), timeout, max_retries.
+--  billed (true: count it against max_credits), cost (its worst case in
+--  credits; known paths are priced by creatorapi.cost), timeout, max_retries.
+local RAW_CALL_OPTIONS = { auth = true, retry = true, billed = true, cost = true, timeout = true,
+  max_retries = true }
+
 function CreatiVault:call(path, body, opts)
   if type(path) ~= "string" or path:sub(1, 1) ~= "/" then
     error("call: path must be a string starting with '/'", 2)
@@ -403,9 +453,16 @@ function CreatiVault:call(path, body, opts)
   end
   if opts ~= nil and type(opts) ~= "table" then error("call: opts must be a table", 2) end
   opts = opts or {}
+  validate.check_keys("call", opts, RAW_CALL_OPTIONS, 2)
+  if opts.cost ~= nil and (type(opts.cost) ~= "number" or opts.cost ~= opts.cost or opts.cost < 0) then
+    error("call: opts.cost must be a non-negative number of credits", 2)
+  end
+  local worst, detail = opts.cost, nil
+  if worst == nil then worst, detail = cost.worst_case("creativault", path, body) end
   return self:_send{ method = "POST", path = CreatiVault.PREFIX .. path, body = body or {},
                      auth = opts.auth or "full", retry = opts.retry or "never",
-                     billed = opts.billed ~= false, timeout = opts.timeout, max_retries = opts.max_retries }
+                     billed = opts.billed ~= false, cost = worst, cost_detail = detail,
+                     timeout = opts.timeout, max_retries = opts.max_retries }
 end
 
 local M = {}
@@ -422,7 +479,7 @@ function M.new(opts)
   o.base_url = o.base_url or os.getenv("CREATIVAULT_BASE_URL")
   return base.new(CreatiVault, "creatorapi.creativault", o,
     { dialect = "creativault", base_url = CreatiVault.DEFAULT_BASE_URL,
-      -- the documented default plan limit (api-notes §1.4); `rate_limit = false` turns it off
+      -- the documented default plan limit, 60 requests a minute; `rate_limit = false` turns it off
       rate_limit = { requests = 60, per = 60 } })
 end
 

@@ -10,9 +10,28 @@ local base = require "creatorapi.client"
 local errors = require "creatorapi.errors"
 local paging = require "creatorapi.paging"
 local shape = require "creatorapi.shape"
+local cost = require "creatorapi.cost"
 
-local KeyAPI = { NAME = "creatorapi.KeyAPI" }
+local KeyAPI = { NAME = "creatorapi.KeyAPI", PROVIDER = "keyapi" }
 KeyAPI.__index = KeyAPI
+
+--- The credential every call needs (checked before sending).
+KeyAPI.CREDENTIALS = {
+  key = { what = "API key", option = "api_key", env = "KEYAPI_TOKEN", header = "authorization",
+          constructor = "creatorapi.keyapi" },
+}
+
+--- English messages for the documented codes (the vendor's text stays in
+--  err.vendor_message; a trailing ":" adds it).
+KeyAPI.MESSAGES = {
+  [400] = "the API rejected the request parameters:",
+  [401] = "authentication failed: the API key is missing or invalid",
+  [402] = "insufficient balance or credits: top up or upgrade the plan",
+  [403] = "this API key may not access this endpoint",
+  [404] = "not found:",
+  [429] = "too many requests (rate limited): retry later",
+  [500] = "internal server error at the API:",
+}
 KeyAPI.DEFAULT_BASE_URL = "https://api.keyapi.ai"
 
 local INT0 = { type = "integer", min = 0 }
@@ -27,7 +46,7 @@ local function minmax(names, rule, into)
   return into
 end
 
--- Paging shared by the analytics list endpoints (api-notes §2.5): page_num
+-- Paging shared by the analytics list endpoints: page_num
 -- 1–10000, page_size at most 10. The SDK sends the largest page by default.
 local PAGING = {
   page_num = { type = "integer", min = 1, max = 10000, default = 1 },
@@ -41,7 +60,7 @@ local function with(t, extra)
   return out
 end
 
--- One creator, by the numeric user_id or the @handle unique_id (api-notes §2.6).
+-- One creator, by the numeric user_id or the @handle unique_id.
 local WHO = { user_id = { type = "list" }, unique_id = { type = "list" } }
 
 local function one_creator(args)
@@ -121,9 +140,12 @@ local function build_request(ep, args)
   return { method = "GET", path = ep.path, query = args, retry = "safe", billed = true, cacheable = true }
 end
 
--- KeyAPI bills 1 credit per successful request and reports no balance.
-local function charge(st)
-  st.credits_consumed = st.credits_consumed + 1
+-- KeyAPI bills per successful request (its price: creatorapi.cost) and
+-- reports no balance. Returns what the call cost.
+local function charge(st, _, _, price)
+  price = price or 1
+  st.credits_consumed = st.credits_consumed + price
+  return price
 end
 
 function KeyAPI:_send(req)
@@ -143,10 +165,11 @@ function KeyAPI:each(method, params, opts)
   if not (ep and ep.paged) then
     error(string.format("each: %s is not a paged KeyAPI endpoint", tostring(method)), 2)
   end
+  local call_opts = type(opts) == "table" and opts.unknown_params and { unknown_params = opts.unknown_params } or nil
   return paging.iterator({
     where = "each", max_size = 10, page_cap = 10000,
     fetch = function(page, size)
-      local res, err = self[method](self, paging.with_page(params, "page_num", page, "page_size", size))
+      local res, err = self[method](self, paging.with_page(params, "page_num", page, "page_size", size), call_opts)
       if not res then return nil, err end
       if not shape.is_array(res.data) then
         return nil, shape.error(self, res, method, "data", "an array", res.data)
@@ -170,7 +193,9 @@ function KeyAPI:get(path, params)
   if params ~= nil and type(params) ~= "table" then
     error("get: params must be a table or nil", 2)
   end
-  return self:_send{ method = "GET", path = path, query = params or {}, retry = "safe", billed = true }
+  local price, detail = cost.worst_case("keyapi", path, params)
+  return self:_send{ method = "GET", path = path, query = params or {}, retry = "safe", billed = true,
+                     cost = price, cost_detail = detail }
 end
 
 local M = {}

@@ -82,7 +82,10 @@ local function acquire(self, t)
 end
 
 --- One logical request with its retries → res | nil, err (both carry attempts).
-function Loop:request(req)
+--- `before_retry(err)` (optional) is asked before each retry; false ends the
+--- request with `err` (the budget uses it: a billed attempt that got no answer
+--- may have been billed, so the retry must fit in what is left).
+function Loop:request(req, before_retry)
   if self.closed then error("creatorapi: the client is closed", 3) end
   local ctx = self.ctx
   local p, err = ctx:prepare(req)
@@ -113,6 +116,7 @@ function Loop:request(req)
       return res
     end
     local delay = ctx:decide(p, e, attempts, raw)
+    if delay and before_retry and not before_retry(e) then delay = nil end
     if not delay then
       e.attempts = attempts
       return nil, e

@@ -1,7 +1,7 @@
 --- Collection-task helpers: wait for a task with backoff, and the
 --- submit → wait → rows workflows.
 --
--- Polling defaults follow the vendor (api-notes §1.8.6: poll about every
+-- Polling defaults follow the vendor (the vendor: poll about every
 -- 60 s): first poll after `interval` = 2 s, then ×1.5 per poll, capped at
 -- `max_interval` = 60 s, ±20 % jitter; the default deadline is 2 h and only
 -- `timeout = false` removes it. When the deadline passes the task keeps
@@ -34,11 +34,15 @@ local function finite(v)
   return v == v and v > -math.huge and v < math.huge
 end
 
--- Wrong types are programming errors (raise); a negative, NaN or infinite
--- number is a `validation` error (nothing is sent, no wait starts).
+M.OPTION_KEYS = { interval = true, max_interval = true, factor = true, jitter = true, timeout = true,
+  on_progress = true, sleep = true, clock = true, max_poll_failures = true }
+
+-- Unknown keys and wrong types are programming errors (raise); a negative,
+-- NaN or infinite number is a `validation` error (nothing is sent, no wait starts).
 local function check_opts(opts)
   if opts == nil then return {} end
   if type(opts) ~= "table" then error("wait_task: opts must be a table", 3) end
+  require("creatorapi.validate").check_keys("wait_task", opts, M.OPTION_KEYS, 3)
   for _, k in ipairs({ "interval", "max_interval", "factor", "jitter", "max_poll_failures" }) do
     if opts[k] ~= nil and type(opts[k]) ~= "number" then
       error("wait_task: opts." .. k .. " must be a non-negative number", 3)

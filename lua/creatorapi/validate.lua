@@ -6,8 +6,11 @@
 --   min/max  numeric range (integer, number) or item count (string_array)
 --   enum     allowed values (strings, compared exactly)
 --   default  value used when the caller leaves it out (only where the SDK must send it)
--- Unknown parameter names pass through untouched: the APIs ignore fields they
--- do not know, and a newer API may know them.
+-- A name the spec does not declare is refused (kind "validation", with the
+-- closest declared names as suggestions): the APIs silently ignore fields they
+-- do not know, so a misspelled filter would be billed and not applied. The
+-- `unknown` mode of `check` ("error" | "warn" | "pass") relaxes this for
+-- parameters a newer API knows and the SDK does not yet.
 local errors = require "creatorapi.errors"
 local core = require "creatorapi.core"
 
@@ -37,6 +40,104 @@ local function enum_text(enum)
   local out = {}
   for i, e in ipairs(enum) do out[i] = type(e) == "string" and string.format("%q", e) or tostring(e) end
   return table.concat(out, ", ")
+end
+
+-- Edit distance (Levenshtein, with adjacent transpositions counted as one edit).
+local function distance(a, b)
+  local la, lb = #a, #b
+  if la == 0 then return lb end
+  if lb == 0 then return la end
+  local prev2, prev, cur = {}, {}, {}
+  for j = 0, lb do prev[j] = j end
+  for i = 1, la do
+    cur[0] = i
+    local ca = a:byte(i)
+    for j = 1, lb do
+      local cb = b:byte(j)
+      local d = math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (ca == cb and 0 or 1))
+      if i > 1 and j > 1 and ca == b:byte(j - 1) and a:byte(i - 1) == cb then
+        d = math.min(d, prev2[j - 2] + 1)
+      end
+      cur[j] = d
+    end
+    prev2, prev, cur = prev, cur, prev2
+  end
+  return prev[lb]
+end
+M.distance = distance
+
+--- suggest(name, candidates [, max]) → list of the closest candidate names
+--  (at most `max`, default 3; closest first). `candidates` is a list of
+--  names or a table keyed by name. A candidate qualifies when its edit
+--  distance to `name` (case and "-"/"_" ignored) is small for the name's
+--  length, or when one name starts with the other.
+function M.suggest(name, candidates, max)
+  name = tostring(name)
+  local function norm(s) return (s:lower():gsub("%-", "_")) end
+  local want = norm(name)
+  local names = {}
+  if candidates[1] ~= nil then
+    for _, c in ipairs(candidates) do names[#names + 1] = tostring(c) end
+  else
+    for c in pairs(candidates) do names[#names + 1] = tostring(c) end
+  end
+  local limit = math.max(1, math.floor(#want / 4))
+  local scored = {}
+  for _, c in ipairs(names) do
+    local nc = norm(c)
+    local d = distance(want, nc)
+    local squeezed = want:gsub("_", "") == nc:gsub("_", "")
+    if squeezed then d = math.min(d, 1) end
+    local prefix = #want >= 3 and (nc:sub(1, #want) == want or want:sub(1, #nc) == nc)
+    if c ~= name and (d <= limit or prefix) then
+      scored[#scored + 1] = { name = c, d = prefix and math.min(d, limit) or d }
+    end
+  end
+  table.sort(scored, function(x, y)
+    if x.d ~= y.d then return x.d < y.d end
+    return x.name < y.name
+  end)
+  local out = {}
+  for i = 1, math.min(#scored, max or 3) do
+    if scored[i].d > scored[1].d + 1 then break end   -- much farther than the best: noise
+    out[i] = scored[i].name
+  end
+  return out
+end
+
+--- did_you_mean(name, candidates) → "did you mean `a` or `b`?" or nil.
+function M.did_you_mean(name, candidates)
+  local s = M.suggest(name, candidates)
+  if #s == 0 then return nil end
+  for i, v in ipairs(s) do s[i] = "`" .. v .. "`" end
+  local text = s[1]
+  if #s > 1 then text = table.concat(s, ", ", 1, #s - 1) .. " or " .. s[#s] end
+  return "did you mean " .. text .. "?"
+end
+
+--- The modes `unknown_params` takes.
+M.UNKNOWN_MODES = { error = true, warn = true, pass = true }
+
+local function unknown_error(name, spec, where)
+  local hint = M.did_you_mean(name, spec)
+  local err = errors.validation(name, string.format("unknown parameter%s%s; nothing was sent " ..
+    "(unknown_params = \"pass\" sends it anyway)", where and (" for " .. where) or "",
+    hint and (" (" .. hint .. ")") or ""))
+  err.suggestions = M.suggest(name, spec)
+  return err
+end
+
+--- check_keys(where, opts, allowed, level): raises on a key of `opts` that is
+--  not in `allowed` (a set), naming the closest allowed keys. For option
+--  tables of helpers and iterators, where an unknown key is a programming error.
+function M.check_keys(where, opts, allowed, level)
+  for k in pairs(opts) do
+    if not allowed[k] then
+      local hint = type(k) == "string" and M.did_you_mean(k, allowed)
+      error(string.format("%s: unknown option %q%s", where, tostring(k),
+        hint and (" (" .. hint .. ")") or ""), (level or 2) + 1)
+    end
+  end
 end
 
 local checkers = {}
@@ -148,7 +249,9 @@ end
 
 --- Checks `params` against `spec`. Returns a new table ready to send, or
 --- `nil, err` (kind "validation", `err.field` names the parameter).
-function M.check(spec, params, where)
+--- `unknown` ("error" default | "warn" | "pass") decides what an undeclared
+--- name does; with "warn", `warn(message)` is called and the name is sent.
+function M.check(spec, params, where, unknown, warn)
   if params == nil then params = {} end
   if type(params) ~= "table" then
     error(string.format("%s: params must be a table, got %s", where or "?", type(params)), 3)
@@ -178,8 +281,10 @@ function M.check(spec, params, where)
         if msg then return nil, errors.validation(k, msg) end
       end
       out[k] = cv
-    elseif v ~= null then
-      out[k] = v -- unknown name: passed through, the API ignores it
+    elseif not rule then
+      if unknown == nil or unknown == "error" then return nil, unknown_error(k, spec, where) end
+      if unknown == "warn" and warn then warn(tostring(unknown_error(k, spec, where).message)) end
+      if v ~= null then out[k] = v end -- sent as given: a newer API may know it
     end
   end
   local missing

@@ -4,7 +4,7 @@
 --
 -- The vendor signs with HMAC-SHA256 and sends the signature in the
 -- `X-Webhook-Signature` header, computed over "the payload serialised with
--- sorted keys" (api-notes §1.8.10). The exact bytes (separators, escaping) and
+-- sorted keys". The exact bytes (separators, escaping) and
 -- the encoding are not documented, so a signature is accepted when it matches
 -- any of (docs/decisions.md, "Webhook signatures"):
 --   1. the raw request body as received;

@@ -10,7 +10,7 @@ local V = CV.V
 
 local M = {}
 
--- Fields that are never counted as filter conditions (api-notes §1.3).
+-- Fields that are never counted as filter conditions (the vendor counts only real filters towards meta.total).
 local NOT_FILTERS = { page = true, size = true, sort_field = true, sort_order = true,
   service_level = true, lang = true }
 M.NOT_FILTERS = NOT_FILTERS

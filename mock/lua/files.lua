@@ -44,7 +44,7 @@ function F.signed_url(f)
   local expires = math.floor(host.now() + S.file_url_ttl)
   local url = string.format("%s/_files/%s?expires=%d&sig=%s", S.cfg.base_url or "", f.id, expires,
     F.sign(f.id, expires))
-  -- the vendor's file_expire_at is "+00:00" form (api-notes §1.8.9)
+  -- the vendor's file_expire_at is "+00:00" form
   return url, U.iso(expires, "offset")
 end
 

@@ -43,7 +43,7 @@ function K.auth(ctx)
   if not spec then return K.fail(ctx, 401, K.MSG.invalid_key) end
   ctx.key, ctx.spec = token, spec
   if spec.forbidden then return K.fail(ctx, 403, K.MSG.forbidden) end
-  -- upstream EchoTik reports an exhausted plan as HTTP 500 (api-notes §2.3)
+  -- upstream EchoTik reports an exhausted plan as HTTP 500
   if spec.usage_limit then return K.fail(ctx, 500, "Usage Limit Exceeded") end
   if spec.always_429 or not S.rate_ok("kapi:" .. token, S.keyapi_rate_limit) then
     return K.fail(ctx, 429, K.MSG.rate_limited, { { "Retry-After", "60" } })

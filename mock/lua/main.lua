@@ -65,7 +65,7 @@ local function cv_dispatch(ctx, sub)
     local bad = CV.auth(ctx, route)
     if bad then return bad end
   end
-  -- "Query parameters and path parameters are forbidden" (api-notes §1.1)
+  -- "Query parameters and path parameters are forbidden" (the vendor's rule for /openapi/v1)
   if ctx.req.query ~= "" then
     return CV.invalid(ctx, "不支持 Query 参数，所有参数必须放在 JSON Body 中")
   end

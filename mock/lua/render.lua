@@ -141,7 +141,7 @@ end
 
 local function views_per_sub(v, r) return round(v / r.followers, 4) end
 
--- YouTube channel object (api-notes §1.8.2 YouTube table)
+-- YouTube channel object (the vendor's YouTube field table: S1 has channel_url, not profile_url)
 function R.youtube(r, level, lang)
   local o = json.obj(
     "uid", r.uid,
@@ -194,7 +194,7 @@ function R.youtube(r, level, lang)
   return o
 end
 
--- Instagram profile object (api-notes §1.8.2 Instagram table)
+-- Instagram profile object (the vendor's Instagram field table)
 function R.instagram(r, level, lang)
   local o = json.obj(
     "uid", r.uid,

@@ -45,6 +45,10 @@ function M.client(prov, args, need_identity, keyless)
   local opts = { api_key = key, base_url = args.base_url, max_credits = args.max_credits,
     timeout = args.timeout }
   if prov.identity_env then opts.user_identity = identity end
+  -- --param / --data are the way to send names the endpoint table does not
+  -- declare (yet): those are sent, with a warning; flags never are unknown.
+  local raw = (args.param and #args.param > 0) or args.data
+  opts.unknown_params = raw and "warn" or "error"
   local ok, c = pcall(require("creatorapi")[prov.name], opts)
   if not ok then
     return nil, errors.new("validation", "cannot create the " .. prov.title .. " client: " ..
@@ -276,6 +280,13 @@ function M.run_endpoint(spec, args)
     local _, verr = validate.check(spec.ep.params, p, spec.name)
     if verr then return verr end
     local size = p[paging.size]
+    if size == nil then
+      -- The command keeps every row it buys (no early break), so it asks for
+      -- the largest pages the endpoint allows rather than the SDK's growing ones.
+      local rule = spec.ep.params and spec.ep.params[paging.size]
+      size = rule and rule.max
+      if size and limit and limit < size then size = limit end
+    end
     p[paging.page], p[paging.size] = nil, nil
     local iter = paging.iterate(client, p, { max_items = limit, max_pages = max_pages,
       start_page = args.page, size = size })

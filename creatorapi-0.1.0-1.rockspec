@@ -1,0 +1,127 @@
+-- LuaRocks release build of creatorapi 0.1.0 (the tag v0.1.0). Apart from
+-- `version` and `source`, it is creatorapi-scm-1.rockspec (spec/release_spec.lua
+-- checks that the two agree and that the version matches creatorapi.VERSION).
+--   luarocks --lua-version 5.4 make --local creatorapi-0.1.0-1.rockspec
+rockspec_format = "3.0"
+package = "creatorapi"
+version = "0.1.0-1"
+
+source = {
+  url = "git+https://github.com/creatorapi/creatorapi.git",
+  tag = "v0.1.0",
+}
+
+description = {
+  summary = "Creator / influencer data APIs (CreatiVault, KeyAPI) for Lua, in C on libcurl",
+  detailed = [[
+    creatorapi gives Lua scripts first-class access to paid creator data APIs:
+    CreatiVault Open API (creator search, lookalikes, collection tasks, exports,
+    downloads, signed webhooks) and KeyAPI TikTok influencer analytics.
+    Parameters are validated before any credit is spent, failures return
+    structured `nil, err` values, JSON integers stay exact, connections are
+    kept alive. Lua 5.1-5.4 and LuaJIT 2.1.
+  ]],
+  homepage = "https://github.com/creatorapi/creatorapi",
+  license = "MIT",
+  labels = { "http", "api", "sdk", "libcurl", "json", "influencer" },
+}
+
+dependencies = {
+  "lua >= 5.1",
+  "argparse >= 0.7", -- the `creatorapi` command (Debian: lua-argparse)
+  "luasocket >= 3.0", -- `creatorapi webhook listen` only (Debian: lua-socket)
+}
+
+external_dependencies = {
+  -- Only the library is looked up: Debian keeps curl.h in the multiarch
+  -- include directory, which the compiler searches but LuaRocks does not.
+  CURL = { library = "curl" },
+  YAJL = { header = "yajl/yajl_parse.h", library = "yajl" },
+  CRYPTO = { header = "openssl/hmac.h", library = "crypto" },
+  HTTP_PARSER = { header = "http_parser.h", library = "http_parser" },
+  HIREDIS = { header = "hiredis/hiredis.h", library = "hiredis" },
+  SQLITE = { header = "sqlite3.h", library = "sqlite3" },
+}
+
+test_dependencies = {
+  "busted",
+}
+
+test = {
+  type = "busted",
+}
+
+build = {
+  type = "builtin",
+  modules = {
+    ["creatorapi.core"] = {
+      sources = {
+        "src/answer.c",
+        "src/context.c",
+        "src/core.c",
+        "src/curl_engine.c",
+        "src/curl_xfer.c",
+        "src/download_sink.c",
+        "src/envelope.c",
+        "src/error.c",
+        "src/hmac.c",
+        "src/http_response.c",
+        "src/json_decode.c",
+        "src/json_encode.c",
+        "src/limiter.c",
+        "src/part_file.c",
+        "src/prepare.c",
+        "src/query.c",
+        "src/redis.c",
+        "src/retry_policy.c",
+        "src/sqlite_store.c",
+        "src/util.c",
+      },
+      libraries = { "curl", "yajl", "crypto", "http_parser", "hiredis", "sqlite3" },
+      defines = { "_GNU_SOURCE" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(YAJL_INCDIR)", "$(CRYPTO_INCDIR)", "$(HTTP_PARSER_INCDIR)", "$(HIREDIS_INCDIR)", "$(SQLITE_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(YAJL_LIBDIR)", "$(CRYPTO_LIBDIR)", "$(HTTP_PARSER_LIBDIR)", "$(HIREDIS_LIBDIR)", "$(SQLITE_LIBDIR)" },
+    },
+    ["creatorapi.async"] = "lua/creatorapi/async/init.lua",
+    ["creatorapi.async.curl"] = "lua/creatorapi/async/curl.lua",
+    ["creatorapi.async.luv"] = "lua/creatorapi/async/luv.lua",
+    ["creatorapi.async.registry"] = "lua/creatorapi/async/registry.lua",
+    ["creatorapi.cli"] = "lua/creatorapi/cli/init.lua",
+    ["creatorapi.cli.endpoints"] = "lua/creatorapi/cli/endpoints.lua",
+    ["creatorapi.cli.exits"] = "lua/creatorapi/cli/exits.lua",
+    ["creatorapi.cli.listen"] = "lua/creatorapi/cli/listen.lua",
+    ["creatorapi.cli.local_tools"] = "lua/creatorapi/cli/local_tools.lua",
+    ["creatorapi.cli.output"] = "lua/creatorapi/cli/output.lua",
+    ["creatorapi.cli.params"] = "lua/creatorapi/cli/params.lua",
+    ["creatorapi.cli.progress"] = "lua/creatorapi/cli/progress.lua",
+    ["creatorapi.cli.runner"] = "lua/creatorapi/cli/runner.lua",
+    ["creatorapi.cli.workflows"] = "lua/creatorapi/cli/workflows.lua",
+    ["creatorapi.cache"] = "lua/creatorapi/cache.lua",
+    ["creatorapi.budget"] = "lua/creatorapi/budget.lua",
+    ["creatorapi.client"] = "lua/creatorapi/client.lua",
+    ["creatorapi.cost"] = "lua/creatorapi/cost.lua",
+    ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",
+    ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
+    ["creatorapi"] = "lua/creatorapi/init.lua",
+    ["creatorapi.keyapi"] = "lua/creatorapi/keyapi.lua",
+    ["creatorapi.limiter.redis"] = "lua/creatorapi/limiter/redis.lua",
+    ["creatorapi.limiter.shdict"] = "lua/creatorapi/limiter/shdict.lua",
+    ["creatorapi.paging"] = "lua/creatorapi/paging.lua",
+    ["creatorapi.request_loop"] = "lua/creatorapi/request_loop.lua",
+    ["creatorapi.shape"] = "lua/creatorapi/shape.lua",
+    ["creatorapi.store.memory"] = "lua/creatorapi/store/memory.lua",
+    ["creatorapi.store.redis"] = "lua/creatorapi/store/redis.lua",
+    ["creatorapi.store.sqlite"] = "lua/creatorapi/store/sqlite.lua",
+    ["creatorapi.tasks"] = "lua/creatorapi/tasks.lua",
+    ["creatorapi.transport.cosocket"] = "lua/creatorapi/transport/cosocket.lua",
+    ["creatorapi.transport.cosocket_download"] = "lua/creatorapi/transport/cosocket_download.lua",
+    ["creatorapi.transport.curl"] = "lua/creatorapi/transport/curl.lua",
+    ["creatorapi.transport.luv"] = "lua/creatorapi/transport/luv.lua",
+    ["creatorapi.validate"] = "lua/creatorapi/validate.lua",
+    ["creatorapi.webhook"] = "lua/creatorapi/webhook.lua",
+  },
+  install = {
+    bin = { creatorapi = "bin/creatorapi" },
+  },
+  copy_directories = { "docs", "examples", "library" },
+}
