@@ -176,9 +176,8 @@ describe("json_decode #jit", function()
     assert.equal(1, decode("[[[1]]]", 3)[1][1][1])
     assert.equal(5, decode("5", 0))
     derr("[]", "max_depth (0)", 0, 0)
-    -- a large explicit limit: decodes (or fails cleanly on a small Lua stack)
-    local v, msg = decode(deep, 20000)
-    assert.is_true(type(v) == "table" or (v == nil and msg:match("^json: ") ~= nil))
+    -- a large explicit limit is bounded by the depth cap (4096)
+    derr(deep, "nesting deeper than the depth cap (4096)", 4096, 20000)
   end)
 
   it("maps every key to its own value in large documents (key cache)", function()
@@ -401,13 +400,44 @@ describe("json_encode #jit", function()
     eerr(io.stdout, "cannot encode a userdata")
   end)
 
-  it("catches cycles and deep nesting with the depth limit", function()
+  it("names a cycle as such at any max_depth (issue 11 row 1)", function()
     local t = {}
     t.self = t
-    eerr(t, "nesting deeper than max_depth (1000)")
+    assert.matches("at .self$", eerr(t, "cycle: a table contains itself"))
+    eerr(t, "cycle", 100000)
+    eerr(t, "cycle", 2147483646)
     local a = {}
     a[1] = a
-    eerr(a, "max_depth")
+    eerr(a, "cycle")
+    -- a longer loop, found before the depth limit is reached
+    local x, y = { n = 1 }, { n = 2 }
+    x.next, y.next = y, x
+    assert.matches("at %[1%]%.next%.next$", eerr({ x }, "cycle", 1000000))
+    -- a table seen twice side by side is no cycle
+    local shared = { 1 }
+    assert.equal('{"a":[1],"b":[1]}', encode({ a = shared, b = shared }))
+  end)
+
+  it("caps the depth below what the C stack holds, whatever max_depth (issue 11 row 1)", function()
+    -- 50 000 levels with max_depth up to INT_MAX used to overflow the C stack
+    local deep = {}
+    local cur = deep
+    for _ = 1, 50000 do cur[1] = {}; cur = cur[1] end
+    eerr(deep, "nesting deeper than the depth cap (4096)", 2147483646)
+    eerr(deep, "nesting deeper than the depth cap (4096)", 100000)
+    eerr(deep, "nesting deeper than max_depth (1000)")
+    derr(string.rep("[", 50000) .. string.rep("]", 50000),
+      "nesting deeper than the depth cap (4096)", 4096, 100000)
+    -- the cap itself is reachable both ways
+    local ok = {}
+    cur = ok
+    for _ = 1, 4095 do cur[1] = {}; cur = cur[1] end
+    local s = assert(encode(ok, 4096))
+    assert.equal(8192, #s)
+    assert.is_table(decode(s, 100000))
+  end)
+
+  it("catches deep nesting with the depth limit", function()
     local deep = {}
     local cur = deep
     for _ = 1, 10 do cur[1] = {}; cur = cur[1] end

@@ -19,6 +19,10 @@
 #define CRA_JSON_ARRAY_MT "creatorapi.array"
 /* Default nesting limit for decode and encode. */
 #define CRA_JSON_MAX_DEPTH 1000
+/* Hard nesting cap for decode and encode, whatever max_depth says: both
+ * recurse in C once per level, and this many levels fit comfortably in a
+ * 1 MiB C stack (also under ASan). A larger max_depth is clamped to it. */
+#define CRA_JSON_DEPTH_CAP 4096
 
 /* stack: [-0, +1]
  * Pushes the decoded value and returns 1, or pushes an error message and

@@ -701,7 +701,7 @@ CRA_HIDDEN int cra_json_decode(lua_State *L, const char *text, size_t len,
   d->L = L;
   d->text = (const unsigned char *)text;
   d->len = len;
-  d->max_depth = max_depth < 0 ? 0 : max_depth;
+  d->max_depth = max_depth < 0 ? 0 : max_depth > CRA_JSON_DEPTH_CAP ? CRA_JSON_DEPTH_CAP : max_depth;
   d->mt_idx = base + 1;
   d->lv = d->lv_inline;
   d->lv_cap = LV_INLINE;
@@ -721,7 +721,10 @@ CRA_HIDDEN int cra_json_decode(lua_State *L, const char *text, size_t len,
         dec_release(d);
         luaL_error(L, "not enough memory");
       }
-      if (strcmp(d->err, "nesting deeper than max_depth") == 0)
+      if (strcmp(d->err, "nesting deeper than max_depth") == 0 && max_depth > CRA_JSON_DEPTH_CAP)
+        snprintf(msg, sizeof msg, "json: nesting deeper than the depth cap (%d) at byte %lu",
+                 CRA_JSON_DEPTH_CAP, (unsigned long)d->err_off);
+      else if (strcmp(d->err, "nesting deeper than max_depth") == 0)
         snprintf(msg, sizeof msg, "json: nesting deeper than max_depth (%d) at byte %lu",
                  d->max_depth, (unsigned long)d->err_off);
       else

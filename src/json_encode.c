@@ -8,7 +8,9 @@
  * ±2^53 are written as integers; NaN/inf are errors; object keys sorted
  * bytewise; a table is an array if it carries core.array_mt or its keys are
  * exactly 1..n; empty plain tables are {}; mixed/sparse tables, other key
- * types, functions, userdata, threads and invalid UTF-8 are errors.
+ * types, functions, userdata, threads and invalid UTF-8 are errors; a table
+ * that is its own ancestor is a "cycle" error at any depth; the recursion is
+ * bounded by min(max_depth, CRA_JSON_DEPTH_CAP).
  *
  * Memory: the output buffer and the key scratch are malloc'd and owned by a
  * userdata box (with __gc) kept on the Lua stack during the encode, so a Lua
@@ -45,7 +47,10 @@ typedef struct {
   size_t len, cap;
   cra_key_t *keys;  /* a stack of key arrays, one slice per open object */
   size_t nkeys, keys_cap;
+  const void **open; /* open[0..depth): the tables being encoded (cycles) */
+  int open_cap;
   int depth, max_depth;
+  int capped;       /* max_depth was clamped to CRA_JSON_DEPTH_CAP */
   int mt_idx;       /* stack index of core.array_mt */
   int anchor_idx;   /* stack index of the key anchor table */
   int nomem;
@@ -62,6 +67,9 @@ static void enc_release(cra_enc_t *e) {
   free(e->keys);
   e->keys = NULL;
   e->nkeys = e->keys_cap = 0;
+  free(e->open);
+  e->open = NULL;
+  e->open_cap = 0;
 }
 
 static int enc_gc(lua_State *L) {
@@ -239,6 +247,35 @@ static void path_index(cra_enc_t *e, long long i) {
   enc_path(e, seg, (size_t)n);
 }
 
+/* Opens one nesting level for the table at idx: a table that is already
+ * being encoded further up is a cycle (named as such at any max_depth);
+ * then the depth limit, which CRA_JSON_DEPTH_CAP bounds so that the C
+ * recursion never outgrows the C stack. */
+static int enc_enter(lua_State *L, cra_enc_t *e, int idx) {
+  const void *p = lua_topointer(L, idx);
+  char m[96];
+  int i;
+  for (i = e->depth - 1; i >= 0; i--)
+    if (e->open[i] == p) return enc_fail(e, "cycle: a table contains itself");
+  if (e->depth >= e->max_depth) {
+    if (e->capped)
+      snprintf(m, sizeof m, "nesting deeper than the depth cap (%d)", CRA_JSON_DEPTH_CAP);
+    else
+      snprintf(m, sizeof m, "nesting deeper than max_depth (%d)", e->max_depth);
+    return enc_fail(e, m);
+  }
+  if (!lua_checkstack(L, 4)) return enc_fail(e, "nesting too deep for the Lua stack");
+  if (e->depth == e->open_cap) {
+    int cap = e->open_cap ? e->open_cap * 2 : 16;
+    const void **o = (const void **)realloc((void *)e->open, sizeof *o * (size_t)cap);
+    if (o == NULL) return enc_nomem(e);
+    e->open = o;
+    e->open_cap = cap;
+  }
+  e->open[e->depth++] = p;
+  return 1;
+}
+
 /* Encodes the table at absolute index idx. Leaves the stack as found. */
 static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
   int top = lua_gettop(L), is_arr = 0, ok = 1;
@@ -246,12 +283,7 @@ static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
   long long nint = 0, maxi = 0, i;
   char m[96];
 
-  if (e->depth >= e->max_depth) {
-    snprintf(m, sizeof m, "nesting deeper than max_depth (%d); cycle?", e->max_depth);
-    return enc_fail(e, m);
-  }
-  if (!lua_checkstack(L, 4)) return enc_fail(e, "nesting too deep for the Lua stack");
-  e->depth++;
+  if (!enc_enter(L, e, idx)) return 0;
   if (lua_getmetatable(L, idx)) {
     is_arr = lua_rawequal(L, -1, e->mt_idx);
     lua_pop(L, 1);
@@ -406,6 +438,10 @@ CRA_HIDDEN int cra_json_encode(lua_State *L, int idx, int max_depth) {
   e->mt_idx = base + 1;
   e->anchor_idx = base + 2;
   e->max_depth = max_depth < 0 ? 0 : max_depth;
+  if (e->max_depth > CRA_JSON_DEPTH_CAP) {
+    e->max_depth = CRA_JSON_DEPTH_CAP;
+    e->capped = 1;
+  }
   e->pstart = PATH_MAX_LEN;
 
   if (enc_value(L, e, idx)) {
