@@ -34,6 +34,7 @@ external_dependencies = {
   YAJL = { header = "yajl/yajl_parse.h", library = "yajl" },
   CRYPTO = { header = "openssl/hmac.h", library = "crypto" },
   HTTP_PARSER = { header = "http_parser.h", library = "http_parser" },
+  DOUBLE_CONVERSION = { header = "double-conversion/double-to-string.h", library = "double-conversion" },
 }
 
 test_dependencies = {
@@ -59,6 +60,7 @@ build = {
         "src/hmac.c",
         "src/http_response.c",
         "src/json_decode.c",
+        "src/json_dtoa.cpp",
         "src/json_encode.c",
         "src/limiter.c",
         "src/prepare.c",
@@ -66,10 +68,13 @@ build = {
         "src/retry_policy.c",
         "src/util.c",
       },
-      libraries = { "curl", "yajl", "crypto", "http_parser" },
+      -- src/*.cpp are C++ (the compiler picks the language by extension)
+      libraries = { "curl", "yajl", "crypto", "http_parser", "double-conversion", "stdc++" },
       defines = { "_GNU_SOURCE" },
-      incdirs = { "src", "$(CURL_INCDIR)", "$(YAJL_INCDIR)", "$(CRYPTO_INCDIR)", "$(HTTP_PARSER_INCDIR)" },
-      libdirs = { "$(CURL_LIBDIR)", "$(YAJL_LIBDIR)", "$(CRYPTO_LIBDIR)", "$(HTTP_PARSER_LIBDIR)" },
+      incdirs = { "src", "$(CURL_INCDIR)", "$(YAJL_INCDIR)", "$(CRYPTO_INCDIR)", "$(HTTP_PARSER_INCDIR)",
+                  "$(DOUBLE_CONVERSION_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(YAJL_LIBDIR)", "$(CRYPTO_LIBDIR)", "$(HTTP_PARSER_LIBDIR)",
+                  "$(DOUBLE_CONVERSION_LIBDIR)" },
     },
     ["creatorapi.async"] = "lua/creatorapi/async/init.lua",
     ["creatorapi.async.curl"] = "lua/creatorapi/async/curl.lua",

@@ -13,6 +13,11 @@
 #define CRA_JSON_H
 
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include "compat.h"
 
 /* Registry name of the metatable set on every decoded array. */
@@ -54,8 +59,15 @@ CRA_HIDDEN size_t cra_json_utf8_check(const unsigned char *s, size_t len);
 /* Locale-independent strtod on a NUL-terminated string (always '.'). */
 CRA_HIDDEN double cra_json_strtod(const char *s, char **end);
 
-/* Locale-independent "%.<prec>g" of a finite double into buf (size >= 32).
- * Returns the number of bytes written. */
-CRA_HIDDEN int cra_json_fmt_double(char *buf, size_t size, int prec, double x);
+
+/* Shortest round-trip form of a finite double (json_dtoa.cpp, on
+ * double-conversion's ToShortest; "C" locale whatever LC_NUMERIC says):
+ * "0.1", "5e-324", "1.5e+15". buf needs >= 32 bytes; returns the length
+ * (NUL-terminated), or -1 for NaN/inf. */
+CRA_HIDDEN int cra_json_dtoa(double x, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* CRA_JSON_H */

@@ -111,26 +111,6 @@ CRA_HIDDEN double cra_json_strtod(const char *s, char **end) {
   return v;
 }
 
-CRA_HIDDEN int cra_json_fmt_double(char *buf, size_t size, int prec, double x) {
-  int n;
-#if CRA_HAVE_LOCALE_T
-  locale_t l = c_locale();
-  if (l != (locale_t)0) {
-    locale_t old = uselocale(l);
-    n = snprintf(buf, size, "%.*g", prec, x);
-    uselocale(old);
-    return n;
-  }
-#endif
-  n = snprintf(buf, size, "%.*g", prec, x);
-  {
-    char pt = locale_point();
-    char *p;
-    if (pt != 0 && (p = strchr(buf, pt)) != NULL) *p = '.';
-  }
-  return n;
-}
-
 /* ------------------------------------------------------------------------ */
 /* UTF-8                                                                    */
 /* ------------------------------------------------------------------------ */

@@ -3,8 +3,8 @@
  *
  * Owns: cra_json_encode and the json_encode module field.
  *
- * Rules (docs/json.md): integers exact; floats shortest of %.15g/%.16g/%.17g
- * that round-trips, formatted in the "C" locale; integral floats within
+ * Rules (docs/json.md): integers exact; floats in their shortest round-trip
+ * form (cra_json_dtoa, locale independent); integral floats within
  * ±2^53 are written as integers; NaN/inf are errors; object keys sorted
  * bytewise; a table is an array if it carries core.array_mt or its keys are
  * exactly 1..n; empty plain tables are {}; mixed/sparse tables, other key
@@ -145,17 +145,14 @@ static int enc_int(cra_enc_t *e, long long v) {
 
 static int enc_double(cra_enc_t *e, double x) {
   char tmp[40];
-  int prec, n = 0;
+  int n;
   if (isnan(x) || isinf(x)) return enc_fail(e, "cannot encode NaN or infinity");
   /* Integral floats within ±2^53 are written as integers: the APIs never
    * need "183.0", and LuaJIT/5.1 callers (no integer subtype) then send ints. */
   if (x >= -9007199254740992.0 && x <= 9007199254740992.0 &&
       x == (double)(long long)x)
     return enc_int(e, (long long)x);
-  for (prec = 15; prec <= 17; prec++) {
-    n = cra_json_fmt_double(tmp, sizeof tmp, prec, x);
-    if (prec == 17 || cra_json_strtod(tmp, NULL) == x) break;
-  }
+  n = cra_json_dtoa(x, tmp, sizeof tmp);
   if (n <= 0 || (size_t)n >= sizeof tmp) return enc_fail(e, "cannot format number");
   return enc_append(e, tmp, (size_t)n);
 }
