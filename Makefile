@@ -11,7 +11,7 @@ PKG_CONFIG ?= pkg-config
 LUA54_CFLAGS  := $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUAJIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
 LUA54_LIBS    := $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
-DEP_CFLAGS    := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
+DEP_CFLAGS    := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null) $(shell $(PKG_CONFIG) --cflags simdjson 2>/dev/null)
 DEP_LIBS      := -lcurl -lyajl -lcrypto -lhttp_parser -lsimdjson -ldouble-conversion -lstdc++
 CXX        ?= g++
 

@@ -34,7 +34,7 @@ FUZZ_CXXFLAGS := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -std=c++17 -D_GNU_SO
 FUZZ_LIBS    := $(LUA54_LIBS) -lcurl -lyajl -lcrypto -lhttp_parser -lsimdjson -ldouble-conversion -lstdc++ -lm
 # Only the pure parts of the core are linked (no client/transport): JSON,
 # envelopes, errors, query strings, the HTTP answer parser.
-FUZZ_CORE    := json_decode json_encode envelope error query http_response util
+FUZZ_CORE    := json_decode json_yajl json_text json_encode envelope error query http_response util
 FUZZ_CORE_CXX := $(notdir $(basename $(wildcard src/json_*.cpp)))
 FUZZ_OBJS    := $(FUZZ_CORE:%=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_CORE_CXX:%=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)

@@ -1,6 +1,6 @@
 /*
- * json.h — the JSON codec of creatorapi.core (yajl 2 parser, hand-written
- * encoder). Rules for users are in docs/json.md; the layer contract is in
+ * json.h — the JSON codec of creatorapi.core (simdjson fast path with a
+ * yajl 2 decoder for errors, hand-written encoder with double-conversion). Rules for users are in docs/json.md; the layer contract is in
  * docs/internals.md.
  *
  * Ownership: neither function keeps a pointer to its input after returning.
@@ -46,7 +46,25 @@ CRA_HIDDEN int cra_json_encode(lua_State *L, int idx, int max_depth);
  * Safe to call again (re-required module). */
 CRA_HIDDEN void cra_json_open(lua_State *L);
 
-/* Shared between json_decode.c and json_encode.c. */
+/* Shared between the json_*.c / json_*.cpp files. */
+
+/* stack: [-0, +1] on 1, [-0, +0] on 0. The simdjson fast path
+ * (json_simd.cpp): decodes valid JSON within max_depth (<= the cap) and
+ * returns 1, or returns 0 with nothing pushed for anything else — the
+ * caller then runs cra_json_decode_yajl. Memory errors propagate. */
+CRA_HIDDEN int cra_json_decode_simd(lua_State *L, const char *text, size_t len,
+                                    int max_depth);
+
+/* stack: [-0, +1] Same contract as cra_json_decode, on yajl (json_yajl.c):
+ * words every error with its byte offset. */
+CRA_HIDDEN int cra_json_decode_yajl(lua_State *L, const char *text, size_t len,
+                                    int max_depth);
+
+/* stack: [-0, +0] Registers the yajl decoder's internal metatable. */
+CRA_HIDDEN void cra_json_yajl_open(lua_State *L);
+
+/* Creates the process-wide "C" locale object (json_text.c). */
+CRA_HIDDEN void cra_json_text_open(void);
 
 /* stack: [-0, +0] Registers the encoder's internal metatable and sets
  * json_encode on the table on top (called by cra_json_open). */
