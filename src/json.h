@@ -55,6 +55,10 @@ CRA_HIDDEN void cra_json_open(lua_State *L);
 CRA_HIDDEN int cra_json_decode_simd(lua_State *L, const char *text, size_t len,
                                     int max_depth);
 
+/* 1 when s[0..len) is valid UTF-8 by the rules of cra_json_utf8_check
+ * (simdjson's SIMD validator, json_simd.cpp), else 0. */
+CRA_HIDDEN int cra_json_utf8_valid(const char *s, size_t len);
+
 /* stack: [-0, +1] Same contract as cra_json_decode, on yajl (json_yajl.c):
  * words every error with its byte offset. */
 CRA_HIDDEN int cra_json_decode_yajl(lua_State *L, const char *text, size_t len,

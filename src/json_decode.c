@@ -26,18 +26,27 @@ CRA_HIDDEN int cra_json_decode(lua_State *L, const char *text, size_t len,
 /* Lua functions and registration                                           */
 /* ------------------------------------------------------------------------ */
 
-/* core.json_decode(s [, max_depth]) -> value | nil, msg */
-static int l_json_decode(lua_State *L) {
+typedef int (*cra_decoder_fn)(lua_State *L, const char *text, size_t len, int max_depth);
+
+/* (s [, max_depth]) -> value | nil, msg */
+static int decode_args(lua_State *L, cra_decoder_fn fn) {
   size_t len;
   const char *s = luaL_checklstring(L, 1, &len);
   lua_Integer md = luaL_optinteger(L, 2, CRA_JSON_MAX_DEPTH);
   luaL_argcheck(L, md >= 0 && md < INT_MAX, 2, "max_depth out of range");
   lua_settop(L, 2);
-  if (cra_json_decode(L, s, len, (int)md)) return 1;
+  if (fn(L, s, len, (int)md)) return 1;
   lua_pushnil(L);
   lua_insert(L, -2);
   return 2;
 }
+
+/* core.json_decode(s [, max_depth]) -> value | nil, msg */
+static int l_json_decode(lua_State *L) { return decode_args(L, cra_json_decode); }
+
+/* core._json_decode_yajl(s [, max_depth]): the yajl decoder alone, for the
+ * specs (both decoders must agree) and bench/json_bench.lua. Not public. */
+static int l_json_decode_yajl(lua_State *L) { return decode_args(L, cra_json_decode_yajl); }
 
 CRA_HIDDEN void cra_json_open(lua_State *L) {
   int t = cra_absindex(L, -1);
@@ -57,6 +66,8 @@ CRA_HIDDEN void cra_json_open(lua_State *L) {
 
   lua_pushcfunction(L, l_json_decode);
   lua_setfield(L, t, "json_decode");
+  lua_pushcfunction(L, l_json_decode_yajl);
+  lua_setfield(L, t, "_json_decode_yajl");
 
   cra_json_encode_open(L);
   cra_json_text_open();

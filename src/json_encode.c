@@ -157,8 +157,8 @@ static int enc_double(cra_enc_t *e, double x) {
   return enc_append(e, tmp, (size_t)n);
 }
 
-/* 0: copy as is; 1: needs an escape. Bytes >= 0x80 are copied (checked by
- * cra_json_utf8_check first). */
+/* 0: copy as is; 1: needs an escape. Bytes >= 0x80 are copied (the string
+ * is validated as UTF-8 first). */
 static const unsigned char esc_class[256] = {
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
     1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
@@ -168,12 +168,31 @@ static const unsigned char esc_class[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 /* \ */, 0, 0, 0,
 };
 
+#define ONES UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* True when none of the 8 bytes at p needs an escape (no byte below 0x20,
+ * no '"', no '\\'; bytes >= 0x80 pass). Exact: the borrow of the classic
+ * "has zero byte" test only spreads upwards from a byte that is flagged. */
+static inline int clean8(const unsigned char *p) {
+  uint64_t w, q, b, lt;
+  memcpy(&w, p, 8);
+  lt = (w - 0x20 * ONES) & ~w;
+  q = w ^ (0x22 * ONES);
+  q = (q - ONES) & ~q;
+  b = w ^ (0x5C * ONES);
+  b = (b - ONES) & ~b;
+  return ((lt | q | b) & HIGHS) == 0;
+}
+
 static int enc_string(cra_enc_t *e, const char *s, size_t len) {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *u = (const unsigned char *)s;
-  size_t i, bad;
+  size_t i = 0, bad;
   char *out;
-  bad = cra_json_utf8_check(u, len);
+  /* Long strings: simdjson's SIMD validator; the scalar check finds the
+   * offset when it fails, and does short strings. Same strict rules. */
+  bad = (len >= 32 && cra_json_utf8_valid(s, len)) ? len : cra_json_utf8_check(u, len);
   if (bad != len) {
     char m[80];
     snprintf(m, sizeof m, "invalid UTF-8 in string (byte %lu)", (unsigned long)bad);
@@ -183,8 +202,15 @@ static int enc_string(cra_enc_t *e, const char *s, size_t len) {
   if (!enc_reserve(e, len * 6 + 2)) return 0; /* worst case: all \u00XX */
   out = e->buf + e->len;
   *out++ = '"';
-  for (i = 0; i < len; i++) {
-    unsigned char c = u[i];
+  while (i < len) {
+    unsigned char c;
+    if (i + 8 <= len && clean8(u + i)) {
+      memcpy(out, u + i, 8);
+      out += 8;
+      i += 8;
+      continue;
+    }
+    c = u[i++];
     if (!esc_class[c]) {
       *out++ = (char)c;
       continue;
@@ -217,6 +243,21 @@ static int key_cmp(const void *a, const void *b) {
   int c = memcmp(x->s, y->s, n);
   if (c != 0) return c;
   return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Objects are small: insertion sort (no allocation, unlike glibc's qsort)
+ * up to 24 keys, qsort beyond. */
+static void sort_keys(cra_key_t *k, size_t n) {
+  size_t i, j;
+  if (n > 24) {
+    qsort(k, n, sizeof *k, key_cmp);
+    return;
+  }
+  for (i = 1; i < n; i++) {
+    cra_key_t x = k[i];
+    for (j = i; j > 0 && key_cmp(&k[j - 1], &x) > 0; j--) k[j] = k[j - 1];
+    k[j] = x;
+  }
 }
 
 static int enc_value(lua_State *L, cra_enc_t *e, int idx);
@@ -361,7 +402,7 @@ static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
     if (is_arr) {
       ok = enc_fail(e, "table with array_mt has string keys");
     } else {
-      qsort(e->keys + kbase, nstr, sizeof *e->keys, key_cmp);
+      sort_keys(e->keys + kbase, nstr);
       ok = enc_char(e, '{');
       for (j = 0; ok && j < nstr; j++) {
         /* e->keys may move when a nested object grows it: index, no pointer. */

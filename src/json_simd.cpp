@@ -3,7 +3,7 @@
  * (Debian libsimdjson-dev), then one walk over its tape that builds the Lua
  * values directly.
  *
- * Owns: cra_json_decode_simd (declared in json.h, C linkage).
+ * Owns: cra_json_decode_simd, cra_json_utf8_valid (json.h, C linkage).
  *
  * Why DOM and not On-Demand: On-Demand is header-only and compiled for the
  * build's target ISA (baseline x86-64: simdjson's scalar "fallback"
@@ -306,6 +306,10 @@ bool push_value(Walk &w, dom::element e) {
 }
 
 }  // namespace
+
+extern "C" CRA_HIDDEN int cra_json_utf8_valid(const char *s, size_t len) {
+  return simdjson::validate_utf8(s, len) ? 1 : 0;
+}
 
 extern "C" CRA_HIDDEN int cra_json_decode_simd(lua_State *L, const char *text, size_t len,
                                                int max_depth) {
