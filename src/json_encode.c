@@ -19,11 +19,12 @@
  * negative-index stack juggling below).
  *
  * GC safety: while C holds pointers to the bytes of the string keys being
- * sorted, each key is also stored in an anchor table (one per encode, used as
- * a stack parallel to e->keys), so it cannot be collected even if a finalizer
- * runs during an allocation and mutates the table being encoded. Keys are
- * not kept on the Lua stack: LuaJIT allows a C function only ~8000 slots,
- * which would cap objects at that many keys.
+ * sorted, each key is also anchored, so it cannot be collected even if a
+ * finalizer runs during an allocation and mutates the table being encoded:
+ * the first STACK_KEYS keys of an object as copies on the Lua stack, the rest
+ * in an anchor table (one per encode, used as a stack parallel to e->keys).
+ * Not all on the stack: LuaJIT allows a C function only ~8000 slots, which
+ * would cap objects at that many keys.
  */
 #include <limits.h>
 #include <math.h>
@@ -35,9 +36,10 @@
 
 #define ENC_MT "creatorapi.json_encoder"
 #define PATH_MAX_LEN 120
+#define STACK_KEYS 32
 
 typedef struct {
-  const char *s;    /* bytes of the key; the key is anchored[pos] */
+  const char *s;    /* bytes of the key: anchored[pos], or stack[-pos] if pos < 0 */
   size_t len;
   int pos;          /* index in the anchor table */
 } cra_key_t;
@@ -171,12 +173,11 @@ static const unsigned char esc_class[256] = {
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
 
-/* True when none of the 8 bytes at p needs an escape (no byte below 0x20,
+/* True when none of the 8 bytes of w needs an escape (no byte below 0x20,
  * no '"', no '\\'; bytes >= 0x80 pass). Exact: the borrow of the classic
  * "has zero byte" test only spreads upwards from a byte that is flagged. */
-static inline int clean8(const unsigned char *p) {
-  uint64_t w, q, b, lt;
-  memcpy(&w, p, 8);
+static inline int clean8(uint64_t w) {
+  uint64_t q, b, lt;
   lt = (w - 0x20 * ONES) & ~w;
   q = w ^ (0x22 * ONES);
   q = (q - ONES) & ~q;
@@ -185,33 +186,35 @@ static inline int clean8(const unsigned char *p) {
   return ((lt | q | b) & HIGHS) == 0;
 }
 
+/* Escapes in one pass and notes whether any byte is >= 0x80; only such
+ * strings are then validated (simdjson's SIMD validator for long ones; the
+ * scalar check finds the offset of a bad byte). Same strict rules both ways. */
 static int enc_string(cra_enc_t *e, const char *s, size_t len) {
   static const char hex[] = "0123456789abcdef";
   const unsigned char *u = (const unsigned char *)s;
-  size_t i = 0, bad;
+  size_t i = 0;
+  uint64_t hi = 0;
   char *out;
-  /* Long strings: simdjson's SIMD validator; the scalar check finds the
-   * offset when it fails, and does short strings. Same strict rules. */
-  bad = (len >= 32 && cra_json_utf8_valid(s, len)) ? len : cra_json_utf8_check(u, len);
-  if (bad != len) {
-    char m[80];
-    snprintf(m, sizeof m, "invalid UTF-8 in string (byte %lu)", (unsigned long)bad);
-    return enc_fail(e, m);
-  }
   if (len > (SIZE_MAX - 2) / 6) return enc_nomem(e);
   if (!enc_reserve(e, len * 6 + 2)) return 0; /* worst case: all \u00XX */
   out = e->buf + e->len;
   *out++ = '"';
   while (i < len) {
     unsigned char c;
-    if (i + 8 <= len && clean8(u + i)) {
-      memcpy(out, u + i, 8);
-      out += 8;
-      i += 8;
-      continue;
+    if (i + 8 <= len) {
+      uint64_t w;
+      memcpy(&w, u + i, 8);
+      if (clean8(w)) {
+        hi |= w;
+        memcpy(out, &w, 8);
+        out += 8;
+        i += 8;
+        continue;
+      }
     }
     c = u[i++];
     if (!esc_class[c]) {
+      hi |= c;
       *out++ = (char)c;
       continue;
     }
@@ -230,6 +233,14 @@ static int enc_string(cra_enc_t *e, const char *s, size_t len) {
         *out++ = '0';
         *out++ = hex[c >> 4];
         *out++ = hex[c & 15];
+    }
+  }
+  if ((hi & HIGHS) != 0 && !(len >= 32 && cra_json_utf8_valid(s, len))) {
+    size_t bad = cra_json_utf8_check(u, len);
+    if (bad != len) {
+      char m[80];
+      snprintf(m, sizeof m, "invalid UTF-8 in string (byte %lu)", (unsigned long)bad);
+      return enc_fail(e, m); /* e->len unchanged: nothing written */
     }
   }
   *out++ = '"';
@@ -317,7 +328,7 @@ static int enc_enter(lua_State *L, cra_enc_t *e, int idx) {
 /* Encodes the table at absolute index idx. Leaves the stack as found. */
 static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
   int top = lua_gettop(L), is_arr = 0, ok = 1;
-  size_t kbase = e->nkeys, nstr = 0, j;
+  size_t kbase = e->nkeys, nstr = 0, room, j;
   long long nint = 0, maxi = 0, i;
   char m[96];
 
@@ -327,7 +338,10 @@ static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
     lua_pop(L, 1);
   }
 
-  /* Pass 1: classify keys; string keys are copied onto the stack. */
+  /* Pass 1: classify keys. The first STACK_KEYS string keys are kept on
+   * the Lua stack (cheapest), later ones in the anchor table (LuaJIT gives a
+   * C function only ~8000 slots). */
+  room = lua_checkstack(L, STACK_KEYS + 4) ? STACK_KEYS : 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
     lua_pop(L, 1); /* value */
@@ -351,11 +365,15 @@ static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
         }
         {
           cra_key_t *k = &e->keys[e->nkeys];
-          k->pos = (int)e->nkeys + 1;
           k->s = lua_tolstring(L, -1, &k->len);
           /* Anchor first: the copy is what keeps k->s valid from here on. */
           lua_pushvalue(L, -1);
-          lua_rawseti(L, e->anchor_idx, k->pos);
+          if (nstr < room) {
+            k->pos = -(lua_gettop(L) - 1); /* the copy left below the key */
+          } else {
+            k->pos = (int)e->nkeys + 1;
+            lua_rawseti(L, e->anchor_idx, k->pos);
+          }
         }
         e->nkeys++;
         nstr++;
@@ -413,7 +431,10 @@ static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
           path_key(e, k.s, k.len);
           break;
         }
-        lua_rawgeti(L, e->anchor_idx, k.pos);
+        if (k.pos < 0)
+          lua_pushvalue(L, -k.pos);
+        else
+          lua_rawgeti(L, e->anchor_idx, k.pos);
         lua_rawget(L, idx);
         ok = enc_value(L, e, lua_gettop(L));
         lua_pop(L, 1);
