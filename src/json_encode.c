@@ -41,6 +41,7 @@
 typedef struct {
   const char *s;    /* bytes of the key: anchored[pos], or stack[-pos] if pos < 0 */
   size_t len;
+  uint64_t pfx;     /* first 8 bytes, big-endian, zero-padded: fast compare */
   int pos;          /* index in the anchor table */
 } cra_key_t;
 
@@ -248,10 +249,21 @@ static int enc_string(cra_enc_t *e, const char *s, size_t len) {
   return 1;
 }
 
+static uint64_t key_prefix(const char *s, size_t len) {
+  unsigned char b[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  memcpy(b, s, len < 8 ? len : 8);
+  return ((uint64_t)b[0] << 56) | ((uint64_t)b[1] << 48) | ((uint64_t)b[2] << 40) |
+         ((uint64_t)b[3] << 32) | ((uint64_t)b[4] << 24) | ((uint64_t)b[5] << 16) |
+         ((uint64_t)b[6] << 8) | (uint64_t)b[7];
+}
+
+/* Bytewise order; the prefixes decide most comparisons. */
 static int key_cmp(const void *a, const void *b) {
   const cra_key_t *x = (const cra_key_t *)a, *y = (const cra_key_t *)b;
   size_t n = x->len < y->len ? x->len : y->len;
-  int c = memcmp(x->s, y->s, n);
+  int c;
+  if (x->pfx != y->pfx) return x->pfx < y->pfx ? -1 : 1;
+  c = memcmp(x->s, y->s, n);
   if (c != 0) return c;
   return x->len < y->len ? -1 : x->len > y->len;
 }
@@ -366,6 +378,7 @@ static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
         {
           cra_key_t *k = &e->keys[e->nkeys];
           k->s = lua_tolstring(L, -1, &k->len);
+          k->pfx = key_prefix(k->s, k->len);
           /* Anchor first: the copy is what keeps k->s valid from here on. */
           lua_pushvalue(L, -1);
           if (nstr < room) {
