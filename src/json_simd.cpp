@@ -65,10 +65,20 @@ struct KcEntry {
   size_t len;
 };
 
+/* One open container of the walk. */
+struct Frame {
+  bool is_array;
+  int n; /* values stored so far (arrays) */
+  dom::array::iterator ai, aend;
+  dom::object::iterator oi, oend;
+};
+
 struct Box {
   dom::parser *parser;
   char *buf; /* padded copy of the input */
   size_t cap;
+  Frame *frames; /* the walk's open containers (malloc'd) */
+  int frames_cap;
   KcEntry kc[KC_SIZE];
   unsigned char kc_next[KC_SETS];
 };
@@ -79,6 +89,9 @@ void box_release(Box *b) {
   std::free(b->buf);
   b->buf = nullptr;
   b->cap = 0;
+  std::free(static_cast<void *>(b->frames));
+  b->frames = nullptr;
+  b->frames_cap = 0;
 }
 
 int box_gc(lua_State *L) {
@@ -249,9 +262,8 @@ inline void push_int(lua_State *L, int64_t v) {
 
 inline int clamp_int(size_t n) { return n > size_t(INT_MAX) ? INT_MAX : int(n); }
 
-/* stack: [-0, +1] on true; false declines (stack above the base is junk). */
-bool push_value(Walk &w, dom::element e) {
-  lua_State *L = w.L;
+/* stack: [-0, +1] A scalar; false for a container. */
+bool push_scalar(lua_State *L, dom::element e) {
   switch (e.type()) {
     case dom::element_type::INT64:
       push_int(L, e.get_int64().value_unsafe());
@@ -273,36 +285,83 @@ bool push_value(Walk &w, dom::element e) {
     case dom::element_type::NULL_VALUE:
       lua_pushlightuserdata(L, nullptr);
       return true;
-    case dom::element_type::ARRAY: {
-      dom::array a = e.get_array().value_unsafe();
-      if (w.depth >= w.max_depth || !lua_checkstack(L, 6)) return false;
-      w.depth++;
-      lua_createtable(L, clamp_int(a.size()), 0);
-      lua_pushvalue(L, w.mt_idx);
-      lua_setmetatable(L, -2);
-      int i = 0;
-      for (dom::element c : a) {
-        if (!push_value(w, c)) return false;
-        lua_rawseti(L, -2, ++i);
-      }
-      w.depth--;
-      return true;
+    default:
+      return false;
+  }
+}
+
+/* Opens a container: frame, Lua table (pre-sized from the tape's count).
+ * False declines (depth, Lua stack, memory). */
+bool open_container(Walk &w, dom::element e) {
+  lua_State *L = w.L;
+  Box *b = w.b;
+  if (w.depth >= w.max_depth || !lua_checkstack(L, 6)) return false;
+  if (w.depth == b->frames_cap) {
+    int cap = b->frames_cap ? 2 * b->frames_cap : 32;
+    void *p = std::realloc(static_cast<void *>(b->frames), sizeof(Frame) * size_t(cap));
+    if (p == nullptr) return false;
+    b->frames = static_cast<Frame *>(p);
+    b->frames_cap = cap;
+  }
+  Frame &f = b->frames[w.depth++];
+  if (e.type() == dom::element_type::ARRAY) {
+    dom::array a = e.get_array().value_unsafe();
+    f.is_array = true;
+    f.n = 0;
+    f.ai = a.begin();
+    f.aend = a.end();
+    lua_createtable(L, clamp_int(a.size()), 0);
+    lua_pushvalue(L, w.mt_idx);
+    lua_setmetatable(L, -2);
+  } else {
+    dom::object o = e.get_object().value_unsafe();
+    f.is_array = false;
+    f.oi = o.begin();
+    f.oend = o.end();
+    lua_createtable(L, 0, clamp_int(o.size()));
+  }
+  return true;
+}
+
+/* stack: [-1|-2, +0] Stores the value on top into the innermost container
+ * and moves its iterator on. */
+inline void store(lua_State *L, Frame &f) {
+  if (f.is_array) {
+    lua_rawseti(L, -2, ++f.n);
+    ++f.ai;
+  } else {
+    lua_rawset(L, -3); /* duplicate keys: the last one wins */
+    ++f.oi;
+  }
+}
+
+/* stack: [-0, +1] on true; false declines (stack above the base is junk).
+ * Iterative (the open containers are frames in the box, not C stack
+ * frames), so depth costs no C stack at all. */
+bool walk(Walk &w, dom::element cur) {
+  lua_State *L = w.L;
+  for (;;) {
+    if (push_scalar(L, cur)) {
+      if (w.depth == 0) return true;
+      store(L, w.b->frames[w.depth - 1]);
+    } else if (!open_container(w, cur)) {
+      return false;
     }
-    case dom::element_type::OBJECT: {
-      dom::object o = e.get_object().value_unsafe();
-      if (w.depth >= w.max_depth || !lua_checkstack(L, 6)) return false;
-      w.depth++;
-      lua_createtable(L, 0, clamp_int(o.size()));
-      for (dom::key_value_pair kv : o) {
-        push_key(w, kv.key);
-        if (!push_value(w, kv.value)) return false;
-        lua_rawset(L, -3); /* duplicate keys: the last one wins */
-      }
-      w.depth--;
-      return true;
+    /* Close every finished container, then step into the next element. */
+    for (;;) {
+      Frame &f = w.b->frames[w.depth - 1];
+      if (f.is_array ? f.ai != f.aend : f.oi != f.oend) break;
+      if (--w.depth == 0) return true;
+      store(L, w.b->frames[w.depth - 1]);
+    }
+    Frame &f = w.b->frames[w.depth - 1];
+    if (f.is_array) {
+      cur = *f.ai;
+    } else {
+      push_key(w, f.oi.key());
+      cur = f.oi.value();
     }
   }
-  return false;
 }
 
 }  // namespace
@@ -331,7 +390,7 @@ extern "C" CRA_HIDDEN int cra_json_decode_simd(lua_State *L, const char *text, s
     return 0;
   }
   Walk w{L, b, 0, max_depth, base + 2, base + 1};
-  bool ok = push_value(w, root);
+  bool ok = walk(w, root);
   box_park(L, base, b);
   if (!ok) {
     lua_settop(L, base - 1);
