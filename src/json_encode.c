@@ -21,7 +21,8 @@
  * GC safety: while C holds pointers to the bytes of the string keys being
  * sorted, each key is also anchored, so it cannot be collected even if a
  * finalizer runs during an allocation and mutates the table being encoded:
- * the first STACK_KEYS keys of an object as copies on the Lua stack, the rest
+ * the first STACK_KEYS keys of an object on the Lua stack, each with its
+ * value right above it (pass 2 needs no lookup for them), the rest
  * in an anchor table (one per encode, used as a stack parallel to e->keys).
  * Not all on the stack: LuaJIT allows a C function only ~8000 slots, which
  * would cap objects at that many keys.
@@ -353,11 +354,12 @@ static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
   /* Pass 1: classify keys. The first STACK_KEYS string keys are kept on
    * the Lua stack (cheapest), later ones in the anchor table (LuaJIT gives a
    * C function only ~8000 slots). */
-  room = lua_checkstack(L, STACK_KEYS + 4) ? STACK_KEYS : 0;
+  room = lua_checkstack(L, 2 * STACK_KEYS + 4) ? STACK_KEYS : 0;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
-    lua_pop(L, 1); /* value */
-    switch (lua_type(L, -1)) {
+    int keep = lua_type(L, -2) == LUA_TSTRING && nstr < room;
+    if (!keep) lua_pop(L, 1); /* value; kept pairs stay as [key, value] */
+    switch (lua_type(L, keep ? -2 : -1)) {
       case LUA_TSTRING:
         if (e->nkeys == e->keys_cap) {
           size_t cap = e->keys_cap ? e->keys_cap * 2 : 64;
@@ -377,13 +379,14 @@ static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
         }
         {
           cra_key_t *k = &e->keys[e->nkeys];
-          k->s = lua_tolstring(L, -1, &k->len);
+          k->s = lua_tolstring(L, keep ? -2 : -1, &k->len);
           k->pfx = key_prefix(k->s, k->len);
           /* Anchor first: the copy is what keeps k->s valid from here on. */
-          lua_pushvalue(L, -1);
-          if (nstr < room) {
-            k->pos = -(lua_gettop(L) - 1); /* the copy left below the key */
+          if (keep) {
+            k->pos = -(lua_gettop(L) - 1); /* the pair stays: key, value above it */
+            lua_pushvalue(L, -2);          /* the key lua_next continues from */
           } else {
+            lua_pushvalue(L, -1);
             k->pos = (int)e->nkeys + 1;
             lua_rawseti(L, e->anchor_idx, k->pos);
           }
@@ -444,13 +447,14 @@ static int enc_table(lua_State *L, cra_enc_t *e, int idx) {
           path_key(e, k.s, k.len);
           break;
         }
-        if (k.pos < 0)
-          lua_pushvalue(L, -k.pos);
-        else
+        if (k.pos < 0) {
+          ok = enc_value(L, e, -k.pos + 1); /* the value kept by pass 1 */
+        } else {
           lua_rawgeti(L, e->anchor_idx, k.pos);
-        lua_rawget(L, idx);
-        ok = enc_value(L, e, lua_gettop(L));
-        lua_pop(L, 1);
+          lua_rawget(L, idx);
+          ok = enc_value(L, e, lua_gettop(L));
+          lua_pop(L, 1);
+        }
         if (!ok) path_key(e, k.s, k.len);
       }
       ok = ok && enc_char(e, '}');
