@@ -135,7 +135,8 @@ local function make(encode, null, scale)
   do
     local items = {}
     for i = 1, math.floor(1500 * scale) do
-      items[i] = { id = i, title = intl(8 + rnd(20)), body = intl(200 + rnd(400)), lang = ({ "zh", "ru", "fr", "ja" })[1 + rnd(4)],
+      items[i] = { id = i, title = intl(8 + rnd(20)), body = intl(200 + rnd(400)),
+        lang = ({ "zh", "ru", "fr", "ja" })[1 + rnd(4)],
         tags = { intl(3), intl(4) } }
     end
     add("nonascii", { items = items })
