@@ -53,8 +53,9 @@ const size_t RETAIN_BYTES = size_t(1) << 20;
 
 /* Object-key cache: 2-way set associative, keys up to KC_MAXLEN bytes (Lua's
  * short-string limit). A hit hands back the Lua string already interned for
- * the same bytes instead of hashing them again. Each entry's string is
- * anchored in the box's uservalue table at [slot + 1]. */
+ * the same bytes instead of hashing them again. A key enters the cache on
+ * its second miss in a row for its set, so keys seen once cost no insert.
+ * Each entry's string is anchored in the box's uservalue table at [slot + 1]. */
 const int KC_BITS = 8;
 const int KC_SETS = 1 << KC_BITS;
 const int KC_SIZE = 2 * KC_SETS;
@@ -81,6 +82,7 @@ struct Box {
   int frames_cap;
   KcEntry kc[KC_SIZE];
   unsigned char kc_next[KC_SETS];
+  uint32_t kc_miss[KC_SETS]; /* tag of the last key that missed, per set */
 };
 
 void box_release(Box *b) {
@@ -198,8 +200,9 @@ inline uint32_t load32(const unsigned char *p) {
   return w;
 }
 
-/* Cheap multiplicative hash of a short key. */
-inline unsigned kc_set(const unsigned char *s, size_t len) {
+/* Cheap multiplicative hash of a short key (the top KC_BITS bits pick the
+ * set, the next 32 bits are its tag). */
+inline uint64_t kc_hash(const unsigned char *s, size_t len) {
   const uint64_t K = UINT64_C(0x9E3779B97F4A7C15);
   uint64_t h = uint64_t(len) * K;
   if (len >= 8) {
@@ -211,7 +214,7 @@ inline unsigned kc_set(const unsigned char *s, size_t len) {
   } else if (len > 0) {
     h = (h ^ (uint64_t(s[0]) << 16 | uint64_t(s[len >> 1]) << 8 | s[len - 1])) * K;
   }
-  return unsigned(h >> (64 - KC_BITS));
+  return h;
 }
 
 struct Walk {
@@ -230,7 +233,9 @@ void push_key(Walk &w, std::string_view k) {
     lua_pushlstring(L, k.data(), len);
     return;
   }
-  unsigned set = kc_set(reinterpret_cast<const unsigned char *>(k.data()), len);
+  uint64_t h = kc_hash(reinterpret_cast<const unsigned char *>(k.data()), len);
+  unsigned set = unsigned(h >> (64 - KC_BITS));
+  uint32_t tag = uint32_t(h >> 16);
   unsigned slot = 2 * set;
   KcEntry *e = &w.b->kc[slot];
   if (e[0].s != nullptr && e[0].len == len && std::memcmp(e[0].s, k.data(), len) == 0) {
@@ -239,6 +244,13 @@ void push_key(Walk &w, std::string_view k) {
   }
   if (e[1].s != nullptr && e[1].len == len && std::memcmp(e[1].s, k.data(), len) == 0) {
     lua_rawgeti(L, w.kc_idx, int(slot) + 2);
+    return;
+  }
+  if (w.b->kc_miss[set] != tag) {
+    /* First miss for these bytes: not worth caching yet (unique keys, such
+     * as ids used as keys, would only churn the cache). */
+    w.b->kc_miss[set] = tag;
+    lua_pushlstring(L, k.data(), len);
     return;
   }
   unsigned way = e[0].s == nullptr ? 0 : e[1].s == nullptr ? 1 : w.b->kc_next[set];
