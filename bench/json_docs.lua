@@ -9,8 +9,19 @@
 --   nonascii  mostly CJK / Cyrillic / accented text in long strings
 --   keyapi    a 50-row KeyAPI influencer page (the SDK's own bench page)
 --   cvsearch  a 50-row CreatiVault creator search page
--- Usage: local docs = require("json_docs")(core.json_encode) -> { {name=, text=, value=}, ... }
+-- Usage: local docs = require("json_docs")(core.json_encode, core.null [, scale])
+--   -> { {name=, text=, value=}, ... }
 -- (bench/ must be on package.path). Works on Lua 5.1-5.4 and LuaJIT.
+
+local function utf8c(cp)
+  if cp < 0x80 then return string.char(cp) end
+  if cp < 0x800 then return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64) end
+  if cp < 0x10000 then
+    return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+  end
+  return string.char(0xF0 + math.floor(cp / 262144), 0x80 + math.floor(cp / 4096) % 64,
+    0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
+end
 
 local function make(encode, null, scale)
   scale = scale or 1
@@ -22,15 +33,6 @@ local function make(encode, null, scale)
   end
   local function frac() return rnd(2147483646) / 2147483646 end
 
-  local function utf8c(cp)
-    if cp < 0x80 then return string.char(cp) end
-    if cp < 0x800 then return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64) end
-    if cp < 0x10000 then
-      return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
-    end
-    return string.char(0xF0 + math.floor(cp / 262144), 0x80 + math.floor(cp / 4096) % 64,
-      0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
-  end
   local function word(n)
     local t = {}
     for i = 1, n do t[i] = string.char(97 + rnd(26)) end
@@ -194,4 +196,5 @@ local function make(encode, null, scale)
   return docs
 end
 
-return make
+-- Callable as make(encode, null, scale); utf8c(codepoint) -> UTF-8 bytes.
+return setmetatable({ utf8c = utf8c }, { __call = function(_, ...) return make(...) end })

@@ -17,15 +17,9 @@ local function rnd(n)
   return seed % n
 end
 
-local function utf8c(cp)
-  if cp < 0x80 then return string.char(cp) end
-  if cp < 0x800 then return string.char(0xC0 + math.floor(cp / 64), 0x80 + cp % 64) end
-  if cp < 0x10000 then
-    return string.char(0xE0 + math.floor(cp / 4096), 0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
-  end
-  return string.char(0xF0 + math.floor(cp / 262144), 0x80 + math.floor(cp / 4096) % 64,
-    0x80 + math.floor(cp / 64) % 64, 0x80 + cp % 64)
-end
+package.path = "bench/?.lua;" .. package.path
+local json_docs = require "json_docs"
+local utf8c = json_docs.utf8c
 
 -- Strings with every class of byte the encoder treats differently: ASCII,
 -- characters it must escape (" \ and controls, NUL included), 2/3/4-byte UTF-8.
@@ -149,8 +143,7 @@ describe("json round trip #jit", function()
   end)
 
   it("round-trips the bench documents (floats, objects, timeline, non-ASCII, API pages)", function()
-    package.path = "bench/?.lua;" .. package.path
-    local docs = require("json_docs")(encode, null, 0.1)
+    local docs = json_docs(encode, null, 0.1)
     for _, doc in ipairs(docs) do
       local v = assert(decode(doc.text))
       local d = diff(v, assert(yajl(doc.text)), "$")
