@@ -142,6 +142,34 @@ describe("json round trip #jit", function()
     end
   end)
 
+  it("decodes correctly when a finalizer decodes in the middle of a decode", function()
+    if _VERSION == "Lua 5.1" then return end -- no __gc on tables
+    local docs = json_docs(encode, null, 0.05)
+    local text = docs[5].text -- the KeyAPI page: many objects, cached keys
+    local want = assert(yajl(text))
+    local inner, stop = 0, false
+    local function arm()
+      setmetatable({}, { __gc = function()
+        if stop then return end
+        inner = inner + 1
+        local v = assert(decode('{"data":[{"unique_id":"x","region":"US"}],"code":0}'))
+        assert(v.data[1].unique_id == "x" and v.code == 0)
+        arm()
+      end })
+    end
+    local pause = collectgarbage("setpause", 0)
+    arm()
+    for _ = 1, 30 do
+      local got = assert(decode(text))
+      local d = diff(want, got, "$")
+      assert(d == nil, "outer decode changed at " .. tostring(d))
+    end
+    stop = true
+    collectgarbage("setpause", pause)
+    collectgarbage()
+    assert(inner > 10, "the finalizer ran only " .. inner .. " times")
+  end)
+
   it("round-trips the bench documents (floats, objects, timeline, non-ASCII, API pages)", function()
     local docs = json_docs(encode, null, 0.1)
     for _, doc in ipairs(docs) do
