@@ -11,17 +11,23 @@ PKG_CONFIG ?= pkg-config
 LUA54_CFLAGS  := $(shell $(PKG_CONFIG) --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
 LUAJIT_CFLAGS := $(shell $(PKG_CONFIG) --cflags luajit 2>/dev/null || echo -I/usr/include/luajit-2.1)
 LUA54_LIBS    := $(shell $(PKG_CONFIG) --libs lua5.4 2>/dev/null || echo -llua5.4)
-DEP_CFLAGS    := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null)
-DEP_LIBS      := -lcurl -lyajl -lcrypto -lhttp_parser -lhiredis -lsqlite3
+DEP_CFLAGS    := $(shell $(PKG_CONFIG) --cflags libcurl 2>/dev/null) $(shell $(PKG_CONFIG) --cflags simdjson 2>/dev/null)
+DEP_LIBS      := -lcurl -lyajl -lcrypto -lhttp_parser -lhiredis -lsqlite3 -lsimdjson -ldouble-conversion -lstdc++
+CXX        ?= g++
 
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Werror=implicit-function-declaration -Wno-unused-parameter
 CFLAGS_CORE = $(OPT) $(WARN) -std=c99 -D_GNU_SOURCE -fPIC -fvisibility=hidden $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 LDFLAGS_CORE = -shared $(EXTRA_LDFLAGS)
+# The JSON fast paths (src/*.cpp: simdjson, double-conversion) are C++ with
+# a C interface; no exception or RTTI: nothing may unwind through Lua.
+CXXFLAGS_CORE = $(OPT) -Wall -Wextra -Wno-unused-parameter -std=c++17 -fPIC -fvisibility=hidden \
+  -fno-exceptions -fno-rtti -D_GNU_SOURCE $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 
 CORE_SRC := $(sort $(wildcard src/*.c))
 CORE_HDR := $(wildcard src/*.h)
+CORE_CXX := $(sort $(wildcard src/*.cpp))
 MOCK_SRC := $(sort $(wildcard mock/*.c))
 MOCK_HDR := $(wildcard mock/*.h)
 
@@ -46,13 +52,24 @@ core54: $(CORE54)
 corejit: $(COREJIT)
 mock: $(MOCK_BIN)
 
-$(CORE54): $(CORE_SRC) $(CORE_HDR) Makefile
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) $(LUA54_CFLAGS) -o $@ $(CORE_SRC) $(LDFLAGS_CORE) $(DEP_LIBS)
+CXX54_OBJ  := $(CORE_CXX:src/%.cpp=$(BUILD)/5.4/obj/%.o)
+CXXJIT_OBJ := $(CORE_CXX:src/%.cpp=$(BUILD)/jit/obj/%.o)
 
-$(COREJIT): $(CORE_SRC) $(CORE_HDR) Makefile
+$(BUILD)/5.4/obj/%.o: src/%.cpp $(CORE_HDR) Makefile
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_CORE) $(LUAJIT_CFLAGS) -o $@ $(CORE_SRC) $(LDFLAGS_CORE) $(DEP_LIBS)
+	$(CXX) $(CXXFLAGS_CORE) $(LUA54_CFLAGS) -c -o $@ $<
+
+$(BUILD)/jit/obj/%.o: src/%.cpp $(CORE_HDR) Makefile
+	@mkdir -p $(dir $@)
+	$(CXX) $(CXXFLAGS_CORE) $(LUAJIT_CFLAGS) -c -o $@ $<
+
+$(CORE54): $(CORE_SRC) $(CORE_HDR) $(CXX54_OBJ) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) $(LUA54_CFLAGS) -o $@ $(CORE_SRC) $(CXX54_OBJ) $(LDFLAGS_CORE) $(DEP_LIBS)
+
+$(COREJIT): $(CORE_SRC) $(CORE_HDR) $(CXXJIT_OBJ) Makefile
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_CORE) $(LUAJIT_CFLAGS) -o $@ $(CORE_SRC) $(CXXJIT_OBJ) $(LDFLAGS_CORE) $(DEP_LIBS)
 
 $(MOCK_BIN): $(MOCK_SRC) $(MOCK_HDR) Makefile
 	@mkdir -p $(dir $@)

@@ -1,6 +1,7 @@
 --- `make bench`: performance figures as ratios against baselines measured in
 --- the same run, never as absolute promises.
---   1. JSON: core.json_decode / json_encode vs lua-cjson on a 50-row KeyAPI page.
+--   1. JSON (bench/json_bench.lua, Lua 5.4 and LuaJIT): decode / encode vs lua-cjson and
+--      the yajl decoder on the documents of bench/json_docs.lua.
 --   3. OpenResty (bench/openresty.lua, when nginx + ngx_lua are installed):
 --      the cosocket transport vs raw ngx.socket.tcp, concurrent and sequential.
 --   2. HTTP: N KeyAPI list calls through the SDK (validation, query encoding,
@@ -21,8 +22,13 @@ local core = require "creatorapi.core"
 local url = assert(os.getenv("CREATORAPI_MOCK_URL"), "run me through examples/run-with-mock.sh")
 local N = tonumber(os.getenv("BENCH_CALLS")) or 300
 
-print("== JSON ==")
-assert(os.execute("lua5.4 bench/json_bench.lua"))
+print("== JSON: Lua 5.4 ==")
+assert(os.execute("lua5.4 bench/json_bench.lua 7"))
+if os.execute("command -v luajit >/dev/null") then
+  print("\n== JSON: LuaJIT ==")
+  -- the Makefile exports LUA_CPATH with build/jit first
+  assert(os.execute("luajit bench/json_bench.lua 7"))
+end
 
 print("\n== HTTP: " .. N .. " sequential KeyAPI list calls (page of 10 rows) against the mock ==")
 local query = "page_num=1&page_size=10&region=US"

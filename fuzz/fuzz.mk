@@ -28,11 +28,15 @@ FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -std=c99 -D_GNU_SOURCE \
                 -Wall -Wextra -Wno-unused-parameter -Wno-unused-function \
                 $(LUA54_CFLAGS) $(DEP_CFLAGS)
-FUZZ_LIBS    := $(LUA54_LIBS) -lcurl -lyajl -lcrypto -lhttp_parser -lm
+FUZZ_CXX     ?= $(shell command -v clang++-14 2>/dev/null || echo clang++)
+FUZZ_CXXFLAGS := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -std=c++17 -D_GNU_SOURCE \
+                -fno-exceptions -fno-rtti -Wall -Wextra -Wno-unused-parameter $(LUA54_CFLAGS) $(DEP_CFLAGS)
+FUZZ_LIBS    := $(LUA54_LIBS) -lcurl -lyajl -lcrypto -lhttp_parser -lsimdjson -ldouble-conversion -lstdc++ -lm
 # Only the pure parts of the core are linked (no client/transport): JSON,
 # envelopes, errors, query strings, the HTTP answer parser.
-FUZZ_CORE    := json_decode json_encode envelope error query http_response util
-FUZZ_OBJS    := $(FUZZ_CORE:%=$(FUZZ_BUILD)/obj/%.o)
+FUZZ_CORE    := json_decode json_yajl json_text json_encode envelope error query http_response util
+FUZZ_CORE_CXX := $(notdir $(basename $(wildcard src/json_*.cpp)))
+FUZZ_OBJS    := $(FUZZ_CORE:%=$(FUZZ_BUILD)/obj/%.o) $(FUZZ_CORE_CXX:%=$(FUZZ_BUILD)/obj/%.o)
 FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 
 .PHONY: fuzz fuzz-ci fuzz-build
@@ -41,6 +45,10 @@ FUZZ_BINS    := $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/fuzz_%)
 $(FUZZ_BUILD)/obj/%.o: src/%.c $(wildcard src/*.h) fuzz/fuzz.mk
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_BUILD)/obj/%.o: src/%.cpp $(wildcard src/*.h) fuzz/fuzz.mk
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 # Rebuild the targets when FUZZ_DEFS changes: the stamp's name hashes it.
 FUZZ_STAMP   := $(FUZZ_BUILD)/defs-$(shell printf '%s' '$(FUZZ_DEFS)' | cksum | cut -d' ' -f1).stamp

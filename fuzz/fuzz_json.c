@@ -1,6 +1,7 @@
 /*
  * fuzz_json.c — libFuzzer target for the JSON codec (src/json_decode.c,
- * src/json_encode.c through src/json.h).
+ * json_simd.cpp, json_yajl.c, json_encode.c, json_dtoa.cpp through
+ * src/json.h).
  *
  * Input: arbitrary bytes, decoded as one JSON text with the default
  * max_depth (1000).
@@ -8,6 +9,9 @@
  * Pass 1 (unlimited memory):
  *   - cra_json_decode leaves exactly one value on the stack; on failure a
  *     message "json: ... at byte N".
+ *   - for inputs that decode: the yajl decoder alone (cra_json_decode_yajl)
+ *     gives an identical value (same number subtypes and bits) as the
+ *     simdjson fast path.
  *   - for inputs that decode: encode(v1) must succeed (every decoded value is
  *     encodable), decode(encode(v1)) = v2 must succeed and be deep-equal to v1
  *     (numbers by value: "1.0" decodes to a float and re-encodes as "1"),
@@ -33,6 +37,34 @@ typedef struct {
   char msg[256];
 } fz_json_job;
 
+/* Deep identity of two decoded values: like fz_equal, and numbers must have
+ * the same subtype and the same bits (1 vs 1.0, 0.0 vs -0.0 differ). */
+static int fz_identical(lua_State *L, int a, int b) {
+  a = lua_absindex(L, a);
+  b = lua_absindex(L, b);
+  if (lua_type(L, a) != lua_type(L, b)) return 0;
+  if (lua_type(L, a) == LUA_TNUMBER) {
+    lua_Number x = lua_tonumber(L, a), y = lua_tonumber(L, b);
+    return lua_isinteger(L, a) == lua_isinteger(L, b) &&
+           (lua_isinteger(L, a) ? lua_tointeger(L, a) == lua_tointeger(L, b)
+                                : memcmp(&x, &y, sizeof x) == 0);
+  }
+  if (lua_type(L, a) != LUA_TTABLE) return lua_rawequal(L, a, b);
+  if (!fz_equal(L, a, b)) return 0;
+  luaL_checkstack(L, 4, "fz_identical");
+  lua_pushnil(L);
+  while (lua_next(L, a)) {
+    lua_pushvalue(L, -2);
+    lua_rawget(L, b);
+    if (!fz_identical(L, -2, -1)) {
+      lua_pop(L, 3);
+      return 0;
+    }
+    lua_pop(L, 2);
+  }
+  return 1;
+}
+
 /* lua_CFunction run under lua_pcall: [job] -> () */
 static int fz_json_run(lua_State *L) {
   fz_json_job *j = (fz_json_job *)lua_touserdata(L, 1);
@@ -50,6 +82,12 @@ static int fz_json_run(lua_State *L) {
     return 0;
   }
   v1 = top + 1;
+
+  /* Both decoders give the same values (simdjson fast path vs yajl). */
+  FZ_CHECK(cra_json_decode_yajl(L, j->data, j->size, FZ_DEPTH), "yajl rejects what simdjson took: %s",
+           lua_tostring(L, -1));
+  FZ_CHECK(fz_identical(L, v1, -1), "the simdjson and yajl decoders disagree on %.200s", j->data);
+  lua_pop(L, 1);
 
   FZ_CHECK(cra_json_encode(L, v1, FZ_DEPTH), "decoded value does not re-encode: %s",
            lua_tostring(L, -1));

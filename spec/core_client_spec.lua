@@ -193,6 +193,24 @@ describe("core client #jit", function()
       c:close(); c2:close()
     end)
 
+    it("refuses a cyclic or too deep body at the largest max_depth, connecting nowhere", function()
+      local c = client({ max_depth = 100000 })
+      local cyc = { a = {} }
+      cyc.a.back = cyc
+      local _, err = c:request { method = "POST", path = "/cv/ok", body = cyc }
+      assert.equal("validation", err.kind)
+      assert.equal("body", err.field)
+      assert.matches("cycle", err.message, 1, true)
+      local deep = {}
+      local cur = deep
+      for _ = 1, 50000 do cur[1] = {}; cur = cur[1] end
+      _, err = c:request { method = "POST", path = "/cv/ok", body = deep }
+      assert.equal("validation", err.kind)
+      assert.matches("depth cap", err.message, 1, true)
+      assert.equal(0, server_log(port).connections)
+      c:close()
+    end)
+
     it("refuses bad query values naming the key, bad methods and paths", function()
       local c = client()
       local _, err = c:request { method = "GET", path = "/cv/ok", query = { ok = 1, nested = { a = 1 } } }

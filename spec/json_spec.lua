@@ -176,9 +176,8 @@ describe("json_decode #jit", function()
     assert.equal(1, decode("[[[1]]]", 3)[1][1][1])
     assert.equal(5, decode("5", 0))
     derr("[]", "max_depth (0)", 0, 0)
-    -- a large explicit limit: decodes (or fails cleanly on a small Lua stack)
-    local v, msg = decode(deep, 20000)
-    assert.is_true(type(v) == "table" or (v == nil and msg:match("^json: ") ~= nil))
+    -- a large explicit limit is bounded by the depth cap (4096)
+    derr(deep, "nesting deeper than the depth cap (4096)", 4096, 20000)
   end)
 
   it("maps every key to its own value in large documents (key cache)", function()
@@ -323,15 +322,30 @@ describe("json_encode #jit", function()
     { 0, "0" }, { -7, "-7" }, { 183.0, "183" }, { -0.0, "0" }, { 2^53, "9007199254740992" },
     { -2^53, "-9007199254740992" }, { 2.5, "2.5" }, { -1.25, "-1.25" }, { 0.1, "0.1" },
     { 2.62, "2.62" }, { 0.1 + 0.2, "0.30000000000000004" }, { 1 / 3, "0.3333333333333333" },
-    { 1e300, "1e+300" }, { 1.5e-7, "1.5e-07" }, { 123456.789, "123456.789" },
-    { 5e-324, "4.94065645841247e-324" }, { 2^53 + 2, "9007199254740994" },
+    { 1e300, "1e+300" }, { 1.5e-7, "1.5e-7" }, { 123456.789, "123456.789" },
+    -- shortest round-trip digits (double-conversion ToShortest)
+    { 5e-324, "5e-324" }, { 1.7976931348623157e308, "1.7976931348623157e+308" },
+    { 2.2250738585072014e-308, "2.2250738585072014e-308" }, { 0.000001, "0.000001" },
+    { 1e-7, "1e-7" }, { 999999999999999.9, "999999999999999.9" },
+    -- from 10^15 up the exponent form: a float beyond 2^53 reads back as a float
+    { 2^53 + 2, "9.007199254740994e+15" }, { 1e17, "1e+17" }, { -1.5e16, "-1.5e+16" }, { 1.5e15 + 0.5, "1.5000000000000005e+15" },
   }
   for _, c in ipairs(numbers) do
     it("writes " .. c[2], function()
       assert.equal(c[2], encode(c[1]))
       assert.equal(c[1], decode(encode(c[1])))
+      if HAS_INT and math.type(c[1]) == "float" and c[1] ~= math.floor(c[1]) then
+        assert.equal("float", math.type(decode(encode(c[1]))))
+      end
     end)
   end
+
+  it("writes floats beyond 2^53 so they read back as floats (5.3+)", function()
+    if not HAS_INT then return end
+    for _, x in ipairs({ 2^53 + 2, 2^60, 1e17, -2^63, 1e300 }) do
+      assert.equal("float", math.type(decode(encode(x))), encode(x))
+    end
+  end)
 
   it("rejects NaN and infinities", function()
     eerr(0 / 0, "NaN or infinity")
@@ -401,13 +415,44 @@ describe("json_encode #jit", function()
     eerr(io.stdout, "cannot encode a userdata")
   end)
 
-  it("catches cycles and deep nesting with the depth limit", function()
+  it("names a cycle as such at any max_depth (issue 11 row 1)", function()
     local t = {}
     t.self = t
-    eerr(t, "nesting deeper than max_depth (1000)")
+    assert.matches("at .self$", eerr(t, "cycle: a table contains itself"))
+    eerr(t, "cycle", 100000)
+    eerr(t, "cycle", 2147483646)
     local a = {}
     a[1] = a
-    eerr(a, "max_depth")
+    eerr(a, "cycle")
+    -- a longer loop, found before the depth limit is reached
+    local x, y = { n = 1 }, { n = 2 }
+    x.next, y.next = y, x
+    assert.matches("at %[1%]%.next%.next$", eerr({ x }, "cycle", 1000000))
+    -- a table seen twice side by side is no cycle
+    local shared = { 1 }
+    assert.equal('{"a":[1],"b":[1]}', encode({ a = shared, b = shared }))
+  end)
+
+  it("caps the depth below what the C stack holds, whatever max_depth (issue 11 row 1)", function()
+    -- 50 000 levels with max_depth up to INT_MAX used to overflow the C stack
+    local deep = {}
+    local cur = deep
+    for _ = 1, 50000 do cur[1] = {}; cur = cur[1] end
+    eerr(deep, "nesting deeper than the depth cap (4096)", 2147483646)
+    eerr(deep, "nesting deeper than the depth cap (4096)", 100000)
+    eerr(deep, "nesting deeper than max_depth (1000)")
+    derr(string.rep("[", 50000) .. string.rep("]", 50000),
+      "nesting deeper than the depth cap (4096)", 4096, 100000)
+    -- the cap itself is reachable both ways
+    local ok = {}
+    cur = ok
+    for _ = 1, 4095 do cur[1] = {}; cur = cur[1] end
+    local s = assert(encode(ok, 4096))
+    assert.equal(8192, #s)
+    assert.is_table(decode(s, 100000))
+  end)
+
+  it("catches deep nesting with the depth limit", function()
     local deep = {}
     local cur = deep
     for _ = 1, 10 do cur[1] = {}; cur = cur[1] end
@@ -502,7 +547,7 @@ eq(core.json_decode("[0.30000000000000004]")[1], 0.1 + 0.2)
 eq(core.json_encode(2.5), "2.5")
 eq(core.json_encode(0.1 + 0.2), "0.30000000000000004")
 eq(core.json_encode({ x = 1 / 3 }), '{"x":0.3333333333333333}')
-eq(core.json_encode(1.5e-7), "1.5e-07")
+eq(core.json_encode(1.5e-7), "1.5e-7")
 os.setlocale("C", "all")
 return "OK"
 ]==]

@@ -1,6 +1,6 @@
 /*
- * json.h — the JSON codec of creatorapi.core (yajl 2 parser, hand-written
- * encoder). Rules for users are in docs/json.md; the layer contract is in
+ * json.h — the JSON codec of creatorapi.core (simdjson fast path with a
+ * yajl 2 decoder for errors, hand-written encoder with double-conversion). Rules for users are in docs/json.md; the layer contract is in
  * docs/internals.md.
  *
  * Ownership: neither function keeps a pointer to its input after returning.
@@ -13,12 +13,21 @@
 #define CRA_JSON_H
 
 #include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #include "compat.h"
 
 /* Registry name of the metatable set on every decoded array. */
 #define CRA_JSON_ARRAY_MT "creatorapi.array"
 /* Default nesting limit for decode and encode. */
 #define CRA_JSON_MAX_DEPTH 1000
+/* Hard nesting cap for decode and encode, whatever max_depth says: both
+ * recurse in C once per level, and this many levels fit comfortably in a
+ * 1 MiB C stack (also under ASan). A larger max_depth is clamped to it. */
+#define CRA_JSON_DEPTH_CAP 4096
 
 /* stack: [-0, +1]
  * Pushes the decoded value and returns 1, or pushes an error message and
@@ -37,7 +46,29 @@ CRA_HIDDEN int cra_json_encode(lua_State *L, int idx, int max_depth);
  * Safe to call again (re-required module). */
 CRA_HIDDEN void cra_json_open(lua_State *L);
 
-/* Shared between json_decode.c and json_encode.c. */
+/* Shared between the json_*.c / json_*.cpp files. */
+
+/* stack: [-0, +1] on 1, [-0, +0] on 0. The simdjson fast path
+ * (json_simd.cpp): decodes valid JSON within max_depth (<= the cap) and
+ * returns 1, or returns 0 with nothing pushed for anything else — the
+ * caller then runs cra_json_decode_yajl. Memory errors propagate. */
+CRA_HIDDEN int cra_json_decode_simd(lua_State *L, const char *text, size_t len,
+                                    int max_depth);
+
+/* 1 when s[0..len) is valid UTF-8 by the rules of cra_json_utf8_check
+ * (simdjson's SIMD validator, json_simd.cpp), else 0. */
+CRA_HIDDEN int cra_json_utf8_valid(const char *s, size_t len);
+
+/* stack: [-0, +1] Same contract as cra_json_decode, on yajl (json_yajl.c):
+ * words every error with its byte offset. */
+CRA_HIDDEN int cra_json_decode_yajl(lua_State *L, const char *text, size_t len,
+                                    int max_depth);
+
+/* stack: [-0, +0] Registers the yajl decoder's internal metatable. */
+CRA_HIDDEN void cra_json_yajl_open(lua_State *L);
+
+/* Creates the process-wide "C" locale object (json_text.c). */
+CRA_HIDDEN void cra_json_text_open(void);
 
 /* stack: [-0, +0] Registers the encoder's internal metatable and sets
  * json_encode on the table on top (called by cra_json_open). */
@@ -50,8 +81,15 @@ CRA_HIDDEN size_t cra_json_utf8_check(const unsigned char *s, size_t len);
 /* Locale-independent strtod on a NUL-terminated string (always '.'). */
 CRA_HIDDEN double cra_json_strtod(const char *s, char **end);
 
-/* Locale-independent "%.<prec>g" of a finite double into buf (size >= 32).
- * Returns the number of bytes written. */
-CRA_HIDDEN int cra_json_fmt_double(char *buf, size_t size, int prec, double x);
+
+/* Shortest round-trip form of a finite double (json_dtoa.cpp, on
+ * double-conversion's ToShortest; "C" locale whatever LC_NUMERIC says):
+ * "0.1", "5e-324", "1.5e+15". buf needs >= 32 bytes; returns the length
+ * (NUL-terminated), or -1 for NaN/inf. */
+CRA_HIDDEN int cra_json_dtoa(double x, char *buf, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif /* CRA_JSON_H */
