@@ -5,12 +5,7 @@
 -- expected lines are missing.
 local mock = require "support.mock"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sh = mock.sh
 
 describe("SIGINT during a blocking wait", function()
   local m
