@@ -10,3 +10,6 @@ luarocks --lua-version=5.4 make --tree "$tree" --deps-mode none "$spec"
 LUA_PATH="$tree/share/lua/5.4/?.lua;$tree/share/lua/5.4/?/init.lua" \
 LUA_CPATH="$tree/lib/lua/5.4/?.so" \
   lua5.4 -e 'local c = require "creatorapi"; assert(c.json.decode("[183]")[1] == 183); print("installed rock loads: creatorapi " .. c.VERSION)'
+# The installed command (build.install.bin) runs from the tree, outside the checkout.
+(cd / && LUA_PATH="$tree/share/lua/5.4/?.lua;$tree/share/lua/5.4/?/init.lua;;" \
+  LUA_CPATH="$tree/lib/lua/5.4/?.so;;" "$tree/bin/creatorapi" --version)

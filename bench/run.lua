@@ -6,9 +6,13 @@
 --   2. HTTP: N KeyAPI list calls through the SDK (validation, query encoding,
 --      keep-alive transfer, JSON decode, envelope) vs raw libcurl in C doing
 --      the same N transfers and discarding the bytes.
+--   2b. Blocking path (bench/blocking_cpu.lua): instructions per call (callgrind)
+--      vs the tree before the sans-I/O rewrite and vs raw libcurl.
 --   4. luv / Neovim (bench/luv_bench.lua): missed uv ticks per call, 8 concurrent vs 1.
 --   5. Scripts (bench/async_bench.lua): 200 pages at 100 ms, creatorapi.async.map
 --      with 8 in flight vs one after another.
+--   6. Redis (bench/redis_bench.lua): limiter overhead Redis vs in-process, cache hit
+--      vs a mock round trip, 4 processes with and without the shared limiter.
 -- Run through examples/run-with-mock.sh, which starts the mock and sets
 -- CREATORAPI_MOCK_URL.
 local creatorapi = require "creatorapi"
@@ -61,6 +65,9 @@ print(string.format("creatorapi vs raw libcurl: %.2fx the time of the floor (%d%
   sdk / c, math.floor((sdk / c - 1) * 100 + 0.5)))
 ka:close()
 
+print("\n== blocking path: instructions per call (callgrind), this tree vs the one before the rewrite ==")
+assert(os.execute("lua5.4 bench/blocking_cpu.lua"))
+
 if os.execute("test -f /usr/lib/nginx/modules/ngx_http_lua_module.so || command -v openresty >/dev/null") then
   assert(os.execute("lua5.4 bench/openresty.lua"))
 end
@@ -68,3 +75,5 @@ print("\n== luv / Neovim: the luv transport on a libuv loop ==")
 assert(os.execute("lua5.4 bench/luv_bench.lua"))
 print("\n== scripts: creatorapi.async on the curl transport ==")
 assert(os.execute("lua5.4 bench/async_bench.lua"))
+print("\n== beyond one process: Redis limiter, paid-answer cache ==")
+assert(os.execute("lua5.4 bench/redis_bench.lua"))

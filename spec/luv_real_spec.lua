@@ -14,10 +14,6 @@ local function ka_req()
 end
 
 describe("luv transport on the real engine #jit", function()
-  if type(core.curl_engine) ~= "function" or type(core.context) ~= "function" then
-    pending("core.curl_engine / core.context not in this build yet")
-    return
-  end
   local m, ctx, t
   setup(function()
     m = mock.start{ "--quiet" }

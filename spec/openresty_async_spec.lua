@@ -10,16 +10,6 @@ local nginx = require "support.nginx"
 local sh, read = nginx.sh, nginx.read
 local DELAY = 0.2
 
-local function certs(dir)
-  sh(("(cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=spec-ca"
-    .. " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1"
-    .. " && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf"
-    .. " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1"
-    .. " -extfile ext.cnf"
-    .. " && openssl req -x509 -newkey rsa:2048 -nodes -keyout bad.key -out bad.pem -days 1 -subj /CN=127.0.0.1)")
-    :format(dir))
-end
-
 local function json(body)
   local v, err = core.json_decode(body or "")
   assert(v, "not JSON (" .. tostring(err) .. "): " .. tostring(body))
@@ -42,7 +32,7 @@ describe("OpenResty cosocket transport", function()
 
   setup(function()
     dir = sh("mktemp -d"):gsub("%s+$", "")
-    certs(dir)
+    nginx.test_certs(dir)
     m = mock.start{ "--quiet" }
     mtls = mock.start{ "--quiet", "--tls-cert", dir .. "/server.pem", "--tls-key", dir .. "/server.key" }
     mbad = mock.start{ "--quiet", "--tls-cert", dir .. "/bad.pem", "--tls-key", dir .. "/bad.key" }
@@ -277,6 +267,23 @@ describe("OpenResty cosocket transport", function()
     assert.is_true(after <= before + 16, ("fds %d -> %d"):format(before, after))
   end)
 
+  it("SDK calls: no fd or memory growth over 4 000 requests", function()
+    delay_all(m, nil)
+    -- warm up: pools, code paths, the allocator's arenas
+    local warm = json(n1:get("/t/sdkseq?n=1000&conc=16", 300))
+    assert.equal("cosocket", warm.transport)
+    assert.same({ ["200"] = 1000 }, warm.statuses)
+    local r = json(n1:get("/t/sdkseq?n=4000&conc=16", 300))
+    assert.same({ ["200"] = 4000 }, r.statuses)
+    assert.is_nil(next(r.kinds))
+    assert.is_true(r.fds <= warm.fds + 2, ("fds %d -> %d"):format(warm.fds, r.fds))
+    -- a leak of one 2-row page per call would be > 4 000 KiB of Lua heap
+    print(("\n  4 000 SDK calls: fds %d -> %d, Lua heap %.0f -> %.0f KiB, RSS %d -> %d KiB"):format(
+      warm.fds, r.fds, warm.lua_kb, r.lua_kb, warm.rss_kb, r.rss_kb))
+    assert.is_true(r.lua_kb - warm.lua_kb < 256, ("Lua heap %.0f -> %.0f KiB"):format(warm.lua_kb, r.lua_kb))
+    assert.is_true(r.rss_kb - warm.rss_kb < 4096, ("RSS %d -> %d KiB"):format(warm.rss_kb, r.rss_kb))
+  end)
+
   describe("with 4 workers", function()
     local n4
     setup(function()
@@ -316,10 +323,6 @@ describe("OpenResty cosocket transport", function()
     teardown(function() if np then np:stop() end end)
 
     it("answers 8 concurrent /creators in about one upstream round-trip", function()
-      if not core.context then
-        pending("needs the issue-7 client (transport = cosocket, shared_dict) from main")
-        return
-      end
       local body, code = np:get("/creators?region=US&size=3")
       assert.equal(200, code, body .. np:error_log())
       assert.equal(3, #json(body).creators)

@@ -3,6 +3,7 @@
  * res | nil, err, the same for every transport.
  *
  *   raw = { status =, headers = <raw block string | {lower-case name = value}>, body = }
+ *       | { status =, answer = <Answer userdata: header block and body> }    (curl engine)
  *       | { kind = | curl_code =, message =, sent =, too_big =, status = }   (no answer)
  *
  * An answer goes through the envelope (envelope.c: JSON, error-kind mapping,
@@ -58,9 +59,50 @@ void cra_push_header_block(lua_State *L, const char *data, size_t len) {
   }
 }
 
-/* Pushes raw.headers as a table: a string block is parsed, a table is used
- * as it is (transports give lower-case names), anything else is empty. */
+static int cra_answer_gc(lua_State *L) {
+  cra_answer_t *a = (cra_answer_t *)luaL_checkudata(L, 1, CRA_ANSWER_MT);
+  cra_buf_free(&a->hdrs);
+  cra_buf_free(&a->body);
+  return 0;
+}
+
+void cra_push_answer(lua_State *L, cra_buf_t *hdrs, cra_buf_t *body) {
+  cra_answer_t *a = (cra_answer_t *)cra_newuserdata(L, sizeof *a);
+  memset(a, 0, sizeof *a);
+  cra_setmetatable(L, CRA_ANSWER_MT);
+  a->hdrs = *hdrs;
+  a->body = *body;
+  memset(hdrs, 0, sizeof *hdrs);
+  memset(body, 0, sizeof *body);
+}
+
+void cra_answer_open(lua_State *L) {
+  luaL_newmetatable(L, CRA_ANSWER_MT);
+  lua_pushcfunction(L, cra_answer_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_pushliteral(L, CRA_ANSWER_MT);
+  lua_setfield(L, -2, "__name");
+  lua_pop(L, 1);
+}
+
+/* raw.answer, or NULL. */
+static cra_answer_t *cra_raw_answer(lua_State *L, int raw) {
+  cra_answer_t *a;
+  lua_getfield(L, raw, "answer");
+  a = (cra_answer_t *)cra_testudata(L, -1, CRA_ANSWER_MT);
+  lua_pop(L, 1); /* raw keeps it alive */
+  return a;
+}
+
+/* Pushes raw.headers as a table: a string block (or raw.answer's) is parsed,
+ * a table is used as it is (transports give lower-case names), anything
+ * else is empty. */
 static void cra_push_raw_headers(lua_State *L, int raw) {
+  cra_answer_t *a = cra_raw_answer(L, raw);
+  if (a != NULL) {
+    cra_push_header_block(L, a->hdrs.data, a->hdrs.len);
+    return;
+  }
   lua_getfield(L, raw, "headers");
   if (lua_type(L, -1) == LUA_TSTRING) {
     size_t n;
@@ -229,9 +271,15 @@ int cra_ctx_parse(lua_State *L) {
     cra_envelope_ctx ec;
     size_t blen = 0;
     const char *body;
+    cra_answer_t *a = cra_raw_answer(L, raw);
     cra_push_raw_headers(L, raw); /* 4 */
     lua_getfield(L, raw, "body"); /* 5: stays while the envelope reads it */
-    body = lua_type(L, 5) == LUA_TSTRING ? lua_tolstring(L, 5, &blen) : NULL;
+    if (a != NULL) {
+      body = a->body.data ? a->body.data : "";
+      blen = a->body.len;
+    } else {
+      body = lua_type(L, 5) == LUA_TSTRING ? lua_tolstring(L, 5, &blen) : NULL;
+    }
     if (blen > c->max_body) {
       /* A transport that did not enforce the cap: same error as one that did. */
       char m[96];
@@ -255,6 +303,11 @@ int cra_ctx_parse(lua_State *L) {
     ec.secret = c->api_key;
     lua_settop(L, 5);
     ok = cra_envelope_build(L, &ec);
+    /* Consumed: the buffers go now, not when the collector gets to raw. */
+    if (a != NULL) {
+      cra_buf_free(&a->hdrs);
+      cra_buf_free(&a->body);
+    }
   }
   if (ok) return 1;
   lua_pushnil(L);

@@ -9,10 +9,13 @@
  * are wiped before they are freed and never copied into an error, a message,
  * __tostring or config().
  */
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -127,6 +130,37 @@ cra_ctx_t *cra_ctx_check(lua_State *L, int idx) {
   return c;
 }
 
+/* *dst = prefix .. value (a header line prepare sends as it is); nothing for
+ * a missing or bad value. Returns 0 when out of memory. */
+static int cra_header_line(char **dst, const char *prefix, const char *value, int bad) {
+  size_t np, nv;
+  char *s;
+  if (value == NULL || bad) return 1;
+  np = strlen(prefix);
+  nv = strlen(value);
+  s = (char *)malloc(np + nv + 1);
+  if (s == NULL) return 0;
+  memcpy(s, prefix, np);
+  memcpy(s + np, value, nv + 1);
+  cra_wipe_free(dst);
+  *dst = s;
+  return 1;
+}
+
+/* The backoff jitter's xorshift64* state (retry_policy.c draws from it). */
+static void cra_ctx_rng_seed(cra_ctx_t *c) {
+  unsigned long long seed = 0;
+  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) {
+    if (read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed) seed = 0;
+    close(fd);
+  }
+  seed ^= (unsigned long long)time(NULL) * 0x9E3779B97F4A7C15ULL;
+  seed ^= (unsigned long long)getpid() << 32;
+  seed ^= (unsigned long long)(size_t)c;
+  c->rng = seed ? seed : 0x2545F4914F6CDD1DULL;
+}
+
 /* ---- close / gc ------------------------------------------------------- */
 
 static void cra_ctx_release(cra_ctx_t *c) {
@@ -138,6 +172,9 @@ static void cra_ctx_release(cra_ctx_t *c) {
   cra_wipe_free(&c->api_key);
   cra_wipe_free(&c->user_identity);
   cra_wipe_free(&c->user_agent);
+  cra_wipe_free(&c->line_key);
+  cra_wipe_free(&c->line_ident);
+  cra_wipe_free(&c->line_authz);
   cra_wipe_free(&c->ca_file);
   cra_wipe_free(&c->proxy);
   c->closed = 1;
@@ -436,6 +473,10 @@ static int cra_context_new(lua_State *L) {
   }
 
   if (!cra_parse_base_url(c)) cra_config_error(L, "base_url", "has no host");
+  if (!cra_header_line(&c->line_key, "X-API-Key: ", c->api_key, c->api_key_bad) ||
+      !cra_header_line(&c->line_authz, "Authorization: Bearer ", c->api_key, c->api_key_bad) ||
+      !cra_header_line(&c->line_ident, "X-User-Identity: ", c->user_identity, c->user_identity_bad))
+    luaL_error(L, "creatorapi.core.context: out of memory");
   cra_ctx_rng_seed(c);
   c->closed = 0;
   lua_settop(L, 2);
@@ -444,12 +485,8 @@ static int cra_context_new(lua_State *L) {
 
 
 
-void cra_context_open(lua_State *L) {
+void cra_context_open(lua_State *L, const luaL_Reg *ops) {
   static const luaL_Reg methods[] = {
-    {"prepare", cra_ctx_prepare},
-    {"prepare_download", cra_ctx_prepare_download},
-    {"parse", cra_ctx_parse},
-    {"decide", cra_ctx_decide},
     {"config", cra_ctx_config},
     {"close", cra_ctx_close},
     {NULL, NULL}
@@ -458,6 +495,7 @@ void cra_context_open(lua_State *L) {
   luaL_newmetatable(L, CRA_CONTEXT_MT);
   lua_newtable(L);
   cra_setfuncs(L, methods, 0);
+  cra_setfuncs(L, ops, 0);
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, cra_ctx_close);
   lua_setfield(L, -2, "__gc");

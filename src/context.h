@@ -19,6 +19,7 @@
 #define CRA_CONTEXT_H
 
 #include "compat.h"
+#include "util.h"
 
 #define CRA_CONTEXT_MT "creatorapi.Context"
 
@@ -50,6 +51,9 @@ typedef struct cra_ctx {
   char *user_identity;
   int user_identity_bad;
   char *user_agent;
+  char *line_key;            /* "X-API-Key: …", "X-User-Identity: …", "Authorization: Bearer …" */
+  char *line_ident;          /* built once (NULL when the value is missing or bad) */
+  char *line_authz;
   char *ca_file;
   char *proxy;
   long timeout_ms;           /* 0 = disabled */
@@ -89,14 +93,29 @@ CRA_HIDDEN int cra_field_bool(lua_State *L, int t, const char *name);
  * status line first). Repeated names are joined with ", ". */
 CRA_HIDDEN void cra_push_header_block(lua_State *L, const char *data, size_t len);
 
+/* An answer the curl engine received, handed to ctx:parse as raw.answer
+ * without copying its header block and body into Lua strings. parse
+ * consumes it (frees both buffers); __gc frees an answer never parsed. */
+#define CRA_ANSWER_MT "creatorapi.Answer"
+typedef struct cra_answer {
+  cra_buf_t hdrs, body;
+} cra_answer_t;
+/* Pushes a new answer that takes over both buffers (they are left empty).
+ * Allocates before taking them: on a memory error they stay where they were. */
+CRA_HIDDEN void cra_push_answer(lua_State *L, cra_buf_t *hdrs, cra_buf_t *body);
+/* Registers the Answer metatable. */
+CRA_HIDDEN void cra_answer_open(lua_State *L);
+
 /* ctx methods implemented in their own files */
 CRA_HIDDEN int cra_ctx_prepare(lua_State *L);
 CRA_HIDDEN int cra_ctx_prepare_download(lua_State *L);
 CRA_HIDDEN int cra_ctx_parse(lua_State *L);
 CRA_HIDDEN int cra_ctx_decide(lua_State *L);
-CRA_HIDDEN void cra_ctx_rng_seed(cra_ctx_t *c);
 
 /* Registers core.context and the Context metatable. */
-CRA_HIDDEN void cra_context_open(lua_State *L);
+/* Registers core.context and the Context metatable: its own methods (config,
+ * close) plus `ops`, the methods the layers above implement (core.c lists
+ * them), so this file depends on none of them. */
+CRA_HIDDEN void cra_context_open(lua_State *L, const luaL_Reg *ops);
 
 #endif /* CRA_CONTEXT_H */

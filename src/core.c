@@ -5,7 +5,7 @@
  *   json (json.h), context (context.c: prepare/parse/decide), curl_engine
  *   (curl_engine.c), limiter (limiter.c), errors (error.c), encode_query
  *   (query.c), hmac/sha256 (hmac.c), sleep/monotonic (util.c),
- *   _VERSION, curl_version.
+ *   redis/resp_reader/resp_command (redis.c), sqlite_store (sqlite_store.c), _VERSION, curl_version.
  *
  * Re-entrant: busted's insulate() drops package.loaded and requires the
  * module again in the same process while the .so (and its statics) stay
@@ -18,6 +18,7 @@
 
 #include "context.h"
 #include "curl_engine.h"
+#include "download_sink.h"
 #include "error.h"
 #include "hmac.h"
 #include "http_response.h"
@@ -25,6 +26,8 @@
 #include "limiter.h"
 #include "part_file.h"
 #include "query.h"
+#include "redis.h"
+#include "sqlite_store.h"
 #include "util.h"
 #include "version.h"
 
@@ -57,14 +60,27 @@ int luaopen_creatorapi_core(lua_State *L) {
   lua_newtable(L);
   cra_json_open(L);
   cra_error_open(L);
-  cra_context_open(L);
+  {
+    static const luaL_Reg ctx_ops[] = {
+      {"prepare", cra_ctx_prepare},            /* prepare.c */
+      {"prepare_download", cra_ctx_prepare_download},
+      {"parse", cra_ctx_parse},                /* answer.c */
+      {"decide", cra_ctx_decide},              /* retry_policy.c */
+      {NULL, NULL}
+    };
+    cra_context_open(L, ctx_ops);
+  }
+  cra_answer_open(L);
   cra_curl_engine_open(L);
+  cra_download_sink_open(L);
   cra_limiter_open(L);
   cra_query_open(L);
   cra_hmac_open(L);
   cra_part_file_open(L);
   cra_util_open(L);
   cra_http_response_open(L);
+  cra_redis_open(L);
+  cra_sqlite_store_open(L);
 
   lua_pushliteral(L, "creatorapi.core");
   lua_setfield(L, -2, "_NAME");

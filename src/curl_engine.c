@@ -452,10 +452,8 @@ static void cra_push_request_raw(lua_State *L, cra_xfer_t *x) {
   if (x->sends > 1 + redirects) cra_set_int(L, "resends", x->sends - 1 - redirects);
   if (x->result == CURLE_OK) {
     cra_set_int(L, "status", x->status);
-    lua_pushlstring(L, x->hdrs.data ? x->hdrs.data : "", x->hdrs.len);
-    lua_setfield(L, -2, "headers");
-    lua_pushlstring(L, x->body.data ? x->body.data : "", x->body.len);
-    lua_setfield(L, -2, "body");
+    cra_push_answer(L, &x->hdrs, &x->body);
+    lua_setfield(L, -2, "answer");
     return;
   }
   cra_set_int(L, "curl_code", (long long)x->result);
@@ -490,28 +488,11 @@ static void cra_push_request_raw(lua_State *L, cra_xfer_t *x) {
 
 /* Pushes raw for a finished download (fields read by answer.c). */
 static void cra_push_download_raw(lua_State *L, cra_xfer_t *x) {
-  cra_download_t *d = &x->dl;
   lua_createtable(L, 0, 14);
   if (x->status > 0) cra_set_int(L, "status", x->status);
   lua_pushlstring(L, x->hdrs.data ? x->hdrs.data : "", x->hdrs.len);
   lua_setfield(L, -2, "headers");
-  cra_set_int(L, "written", (long long)d->written);
-  cra_set_int(L, "start", (long long)d->start);
-  if (d->expected >= 0) cra_set_int(L, "expected", (long long)d->expected);
-  cra_set_bool(L, "resumed", d->resumed);
-  cra_set_bool(L, "complete", d->complete);
-  cra_set_bool(L, "http_error", d->http_error);
-  cra_set_bool(L, "over_max", d->over_max);
-  cra_set_bool(L, "bad_range", d->bad_range);
-  if (d->io_errno) {
-    cra_set_bool(L, "io_error", 1);
-    lua_pushstring(L, strerror(d->io_errno));
-    lua_setfield(L, -2, "io_message");
-  }
-  if (d->excerpt.len > 0) {
-    lua_pushlstring(L, d->excerpt.data, d->excerpt.len);
-    lua_setfield(L, -2, "excerpt");
-  }
+  cra_sink_push_fields(L, &x->dl);
   if (x->result != CURLE_OK) {
     cra_set_int(L, "curl_code", (long long)x->result);
     lua_pushstring(L, x->errbuf[0] ? x->errbuf : curl_easy_strerror(x->result));

@@ -80,162 +80,37 @@ static const char *cra_find_header(const cra_buf_t *h, const char *name) {
   return NULL;
 }
 
-/* Parses "bytes a-b/total" (total may be '*'). Returns 1 on success. */
-static int cra_parse_content_range(const char *v, curl_off_t *a, curl_off_t *b,
-                                   curl_off_t *total) {
-  char *e;
-  long long x, y;
-  if (strncasecmp(v, "bytes", 5) != 0) return 0;
-  v += 5;
-  while (*v == ' ') v++;
-  errno = 0;
-  x = strtoll(v, &e, 10);
-  if (e == v || *e != '-' || errno) return 0;
-  v = e + 1;
-  y = strtoll(v, &e, 10);
-  if (e == v || *e != '/' || errno || y < x) return 0;
-  v = e + 1;
-  if (*v == '*') {
-    *total = -1;
-  } else {
-    long long z = strtoll(v, &e, 10);
-    if (e == v || errno || z <= y) return 0;
-    *total = (curl_off_t)z;
-  }
-  *a = (curl_off_t)x;
-  *b = (curl_off_t)y;
-  return 1;
-}
-
-/* Opens the file by path when no part file was given (the low-level
- * client:download): never through a symlink at the last component. */
-static int cra_dl_open(cra_download_t *d) {
-  if (d->fd >= 0) return 1;
-  if (d->io_errno) return 0; /* the part file's descriptor could not be duplicated */
-  d->fd = open(d->path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0666);
-  if (d->fd < 0) {
-    d->io_errno = errno ? errno : EIO;
-    return 0;
-  }
-  return 1;
-}
-
-/* First body byte (or end of an empty body): decide from the final status
- * whether the body goes to the file, and prepare it. Returns 0 to abort. */
-static int cra_dl_begin(cra_xfer_t *x) {
-  cra_download_t *d = &x->dl;
-  long status = 0;
-  curl_off_t cl = -1;
-  d->checked = 1;
-  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
-  if (status < 200 || status > 299) {
-    /* Never write an error page into the file. */
-    d->http_error = 1;
-    return 1;
-  }
-  curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl);
-  if (status == 206) {
-    curl_off_t a = 0, b = 0, total = -1;
-    const char *cr = cra_find_header(&x->hdrs, "content-range:");
-    if (cr == NULL || !cra_parse_content_range(cr, &a, &b, &total) || a != d->offset) {
-      d->bad_range = 1;
-      return 0;
-    }
-    d->expected = total >= 0 ? total : b + 1;
-    d->start = d->offset;
-    d->resumed = d->offset > 0;
-  } else {
-    /* 200 (the server ignored Range, or none was sent): start over. */
-    d->expected = cl >= 0 ? cl : -1;
-    d->start = 0;
-    d->resumed = 0;
-  }
-  /* Drop anything past start (a previous, longer attempt); writes are
-   * pwrite at start + written, independent of the descriptor's position. */
-  if (!cra_dl_open(d)) return 0;
-  if (ftruncate(d->fd, (off_t)d->start) != 0) {
-    d->io_errno = errno ? errno : EIO;
-    return 0;
-  }
-  return 1;
+/* The final answer's status, Content-Length and Content-Range, for the sink. */
+static void cra_dl_answer(cra_xfer_t *x, long *status, long long *cl, const char **cr) {
+  curl_off_t len = -1;
+  *status = 0;
+  curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, status);
+  curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &len);
+  *cl = (long long)len;
+  *cr = cra_find_header(&x->hdrs, "content-range:");
 }
 
 static size_t cra_dl_write_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
   cra_xfer_t *x = (cra_xfer_t *)ud;
-  cra_download_t *d = &x->dl;
   size_t n = size * nmemb;
-  if (!d->checked && !cra_dl_begin(x)) return 0;
-  if (d->http_error) {
-    size_t room = d->excerpt.len < CRA_DL_EXCERPT_MAX ? CRA_DL_EXCERPT_MAX - d->excerpt.len : 0;
-    if (room > n) room = n;
-    if (room > 0 && !cra_buf_append(&d->excerpt, ptr, room)) return 0;
-    return n; /* read and drop the rest of the error body */
-  }
-  if (d->max_bytes >= 0 && d->start + d->written + (curl_off_t)n > d->max_bytes) {
-    d->over_max = 1;
-    return 0;
-  }
-  {
-    size_t done = 0;
-    while (done < n) {
-      ssize_t w = pwrite(d->fd, ptr + done, n - done, (off_t)(d->start + d->written));
-      if (w < 0 && errno == EINTR) continue;
-      if (w <= 0) {
-        d->io_errno = w < 0 && errno ? errno : EIO;
-        return 0;
-      }
-      done += (size_t)w;
-      d->written += (curl_off_t)w;
-    }
-  }
-  return n;
+  long status;
+  long long cl;
+  const char *cr;
+  cra_dl_answer(x, &status, &cl, &cr);
+  return cra_sink_write(&x->dl, status, cl, cr, ptr, n) ? n : 0;
 }
 
-/* After the transfer: an empty 2xx body still creates/truncates the file;
- * flush and close (a failed flush is an io error). */
+/* After the transfer: the sink's end-of-body rules, then flush and close. */
 void cra_dl_close(cra_xfer_t *x) {
-  cra_download_t *d = &x->dl;
-  if (x->state == CRA_XFER_DONE && x->result == CURLE_OK && !d->checked) cra_dl_begin(x);
-  if (x->state == CRA_XFER_DONE && x->result == CURLE_OK && x->status == 416 && d->offset > 0) {
-    /* "Range Not Satisfiable" with "bytes * / <offset>" (no space): the file already has
-     * every byte (a resume after the last byte arrived). Success. */
-    const char *cr = cra_find_header(&x->hdrs, "content-range:");
-    char *e;
-    long long total;
-    if (cr && strncasecmp(cr, "bytes */", 8) == 0) {
-      errno = 0;
-      total = strtoll(cr + 8, &e, 10);
-      if (errno == 0 && e != cr + 8 && (curl_off_t)total == d->offset) {
-        if (!cra_dl_open(d)) {
-          /* io_errno set */
-        } else if (ftruncate(d->fd, (off_t)d->offset) != 0) {
-          d->io_errno = errno ? errno : EIO;
-        } else {
-          d->complete = 1;
-          d->http_error = 0;
-          d->start = d->offset;
-          d->expected = d->offset;
-          d->resumed = 1;
-        }
-      }
-    }
-  }
-  if (d->fd >= 0) {
-    if (close(d->fd) != 0 && !d->io_errno && errno != EINTR) d->io_errno = errno ? errno : EIO;
-    d->fd = -1;
-  }
+  long status;
+  long long cl;
+  const char *cr;
+  cra_dl_answer(x, &status, &cl, &cr);
+  cra_sink_finish(&x->dl, x->state == CRA_XFER_DONE && x->result == CURLE_OK, status, cl, cr);
 }
 
 void cra_curl_download(cra_xfer_t *x, int part_fd) {
-  x->dl.active = 1;
-  x->dl.expected = -1;
-  x->dl.fd = -1;
-  if (part_fd >= 0) {
-    /* Our own descriptor of the part file: the Lua object may be collected
-     * while libcurl still writes. */
-    x->dl.fd = fcntl(part_fd, F_DUPFD_CLOEXEC, 0);
-    if (x->dl.fd < 0) x->dl.io_errno = errno ? errno : EMFILE;
-  }
+  cra_sink_init(&x->dl, part_fd);
   curl_easy_setopt(x->easy, CURLOPT_WRITEFUNCTION, cra_dl_write_cb);
   curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, (void *)x);
   curl_easy_setopt(x->easy, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)0);
@@ -275,13 +150,9 @@ void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x) {
     }
     x->easy = NULL;
   }
-  if (x->dl.active && x->dl.fd >= 0) {
-    close(x->dl.fd);
-    x->dl.fd = -1;
-  }
-  free(x->dl.path);
+  if (x->dl.active) cra_sink_release(&x->dl); /* its descriptor, path and excerpt */
+  free(x->dl.path);                            /* set before the sink started */
   x->dl.path = NULL;
-  cra_buf_free(&x->dl.excerpt);
   curl_slist_free_all(x->headers);
   x->headers = NULL;
   free(x->url);

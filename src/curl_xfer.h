@@ -18,10 +18,10 @@
 #include <curl/curl.h>
 #include "compat.h"
 #include "util.h"
+#include "download_sink.h"
 
 #define CRA_POOL_MAX 8              /* idle easy handles kept per engine */
 #define CRA_MAX_HEADER_BYTES (1u << 20)
-#define CRA_DL_EXCERPT_MAX 800      /* bytes of an error body kept for downloads */
 
 typedef enum {
   CRA_XFER_UNUSED = 0, /* slot not used (e.g. the request failed validation) */
@@ -29,27 +29,6 @@ typedef enum {
   CRA_XFER_RUNNING,    /* added to the multi handle */
   CRA_XFER_DONE        /* transfer finished; result/status valid */
 } cra_xfer_state;
-
-/* Streaming download state (client:download). Written only by the write
- * callback (plain C) and read by the client between polls. */
-typedef struct cra_download {
-  int active;
-  char *path;               /* for messages; opened here only without a part file */
-  int fd;                   /* -1 until opened; a dup of the part file's fd, or our own */
-  curl_off_t offset;        /* requested start (Range: bytes=offset-) */
-  curl_off_t start;         /* file position of this transfer's first byte */
-  curl_off_t written;       /* bytes written by this transfer */
-  curl_off_t expected;      /* full size when known, else -1 */
-  curl_off_t max_bytes;     /* limit on start + written, or -1 */
-  int checked;              /* first-body-byte checks done */
-  int resumed;              /* 206 appended at offset */
-  int http_error;           /* final status is not 2xx: body goes to `excerpt` */
-  int over_max;             /* aborted: max_bytes */
-  int bad_range;            /* aborted: 206 with a Content-Range we did not ask for */
-  int io_errno;             /* aborted: open/write/ftruncate failed (errno) */
-  int complete;             /* 416, Content-Range "bytes * / offset" (no spaces): nothing left */
-  cra_buf_t excerpt;        /* start of an error body */
-} cra_download_t;
 
 typedef struct cra_xfer {
   long long id;             /* the engine's handle for it (> 0) */
@@ -70,7 +49,7 @@ typedef struct cra_xfer {
   long request_size;        /* CURLINFO_REQUEST_SIZE of the last attempt */
   int sends;                /* requests libcurl sent in this attempt (prereq callback):
                              * > 1 + redirects when it re-sent on a fresh connection */
-  cra_download_t dl;
+  cra_download_t dl;         /* the download sink (download_sink.h) when dl.active */
   char errbuf[CURL_ERROR_SIZE];
 } cra_xfer_t;
 

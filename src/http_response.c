@@ -5,7 +5,11 @@
  *   p:feed(bytes)   → "more" | "done" | nil, "protocol", message
  *   p:feed_eof()    → "done" | nil, "protocol", message   (read-until-close answers)
  *   p:status() (nil until the headers are complete), p:headers() {lower-case name = value, repeats joined ", "},
- *   p:body(), p:keep_alive(), p:too_big(), p:header_bytes()
+ *   p:body(), p:take_body() (the body so far, then forgotten: streaming),
+ *   p:keep_alive(), p:too_big(), p:header_bytes()
+ *
+ *   local q = core.http_request(max_body)      -- the same parser for a request
+ *   q:feed(bytes) … q:method() ("POST", nil until the headers are complete), q:url() (request target)
  *
  * Content-Length, chunked and close-delimited bodies are http_parser's. The
  * parser pauses itself on message completion, so bytes after the answer are
@@ -34,6 +38,7 @@ typedef struct cra_http_response {
   cra_buf_t hbuf;   /* header names and values, back to back */
   cra_buf_t spans;  /* cra_hdr_span_t array */
   cra_buf_t body;
+  cra_buf_t url;    /* request target (requests only) */
   size_t max_body;
   int in_value;     /* last header callback was a value */
   int have_head;    /* status line and headers complete */
@@ -79,6 +84,13 @@ static int cra_hr_on_value(http_parser *p, const char *at, size_t n) {
   return cra_hr_header_bytes(r, at, n);
 }
 
+static int cra_hr_on_url(http_parser *p, const char *at, size_t n) {
+  cra_http_response_t *r = cra_hr_of(p);
+  if (r->url.len + n > CRA_HTTP_MAX_HEADER) { r->hdr_too_big = 1; return 1; }
+  if (!cra_buf_append(&r->url, at, n)) { r->oom = 1; return 1; }
+  return 0;
+}
+
 static int cra_hr_on_headers_complete(http_parser *p) {
   cra_http_response_t *r = cra_hr_of(p);
   r->have_head = 1;
@@ -99,7 +111,7 @@ static int cra_hr_on_body(http_parser *p, const char *at, size_t n) {
 
 static int cra_hr_on_message_complete(http_parser *p) {
   cra_http_response_t *r = cra_hr_of(p);
-  if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) {
+  if (p->type == HTTP_RESPONSE && p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) {
     /* an interim answer (100 Continue): forget it, parse the final one */
     cra_buf_reset(&r->hbuf);
     cra_buf_reset(&r->spans);
@@ -117,19 +129,20 @@ static http_parser_settings cra_hr_settings;
 
 static void cra_hr_fail(cra_http_response_t *r) {
   enum http_errno e = HTTP_PARSER_ERRNO(&r->parser);
+  const char *what = r->parser.type == HTTP_REQUEST ? "request" : "answer";
   r->failed = 1;
   if (r->too_big)
-    snprintf(r->errmsg, sizeof r->errmsg, "answer body larger than max_body (%lu bytes)",
+    snprintf(r->errmsg, sizeof r->errmsg, "%s body larger than max_body (%lu bytes)", what,
              (unsigned long)r->max_body);
   else if (r->hdr_too_big)
-    snprintf(r->errmsg, sizeof r->errmsg, "answer headers larger than %u bytes",
+    snprintf(r->errmsg, sizeof r->errmsg, "%s headers larger than %u bytes", what,
              CRA_HTTP_MAX_HEADER);
   else if (e == HPE_INVALID_EOF_STATE)
-    snprintf(r->errmsg, sizeof r->errmsg, "connection closed before the end of the answer");
+    snprintf(r->errmsg, sizeof r->errmsg, "connection closed before the end of the %s", what);
   else if (r->oom)
-    snprintf(r->errmsg, sizeof r->errmsg, "out of memory while reading the answer");
+    snprintf(r->errmsg, sizeof r->errmsg, "out of memory while reading the %s", what);
   else
-    snprintf(r->errmsg, sizeof r->errmsg, "malformed HTTP answer: %s (%s)",
+    snprintf(r->errmsg, sizeof r->errmsg, "malformed HTTP %s: %s (%s)", what,
              http_errno_description(e), http_errno_name(e));
 }
 
@@ -180,7 +193,8 @@ static int cra_hr_feed_eof(lua_State *L) {
       cra_hr_fail(r);
     } else if (!r->done) {
       r->failed = 1;
-      snprintf(r->errmsg, sizeof r->errmsg, "connection closed before the end of the answer");
+      snprintf(r->errmsg, sizeof r->errmsg, "connection closed before the end of the %s",
+               r->parser.type == HTTP_REQUEST ? "request" : "answer");
     }
   }
   return cra_hr_result(L, r);
@@ -229,9 +243,33 @@ static int cra_hr_headers(lua_State *L) {
   return 1;
 }
 
+/* q:method() → "GET" | "POST" | … (nil until the headers are complete; nil for answers) */
+static int cra_hr_method(lua_State *L) {
+  cra_http_response_t *r = cra_hr_check(L);
+  if (!r->have_head || r->parser.type != HTTP_REQUEST) lua_pushnil(L);
+  else lua_pushstring(L, http_method_str((enum http_method)r->parser.method));
+  return 1;
+}
+
+/* q:url() → the request target as sent ("/hook?x=1"); "" for answers */
+static int cra_hr_url(lua_State *L) {
+  cra_http_response_t *r = cra_hr_check(L);
+  lua_pushlstring(L, r->url.data ? r->url.data : "", r->url.len);
+  return 1;
+}
+
 static int cra_hr_body(lua_State *L) {
   cra_http_response_t *r = cra_hr_check(L);
   lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
+  return 1;
+}
+
+/* p:take_body() → the body bytes parsed since the last take, forgotten here:
+ * a streaming reader (downloads) holds at most one read's worth. */
+static int cra_hr_take_body(lua_State *L) {
+  cra_http_response_t *r = cra_hr_check(L);
+  lua_pushlstring(L, r->body.data ? r->body.data : "", r->body.len);
+  cra_buf_reset(&r->body);
   return 1;
 }
 
@@ -256,21 +294,31 @@ static int cra_hr_gc(lua_State *L) {
   cra_buf_free(&r->hbuf);
   cra_buf_free(&r->spans);
   cra_buf_free(&r->body);
+  cra_buf_free(&r->url);
   return 0;
 }
 
-/* core.http_response(max_body) */
-static int cra_hr_new(lua_State *L) {
+static int cra_hr_make(lua_State *L, enum http_parser_type type) {
   lua_Number max = luaL_optnumber(L, 1, 64.0 * 1024 * 1024);
   cra_http_response_t *r;
   luaL_argcheck(L, max >= 0, 1, "max_body must be >= 0");
   r = (cra_http_response_t *)lua_newuserdata(L, sizeof *r);
   memset(r, 0, sizeof *r);
-  http_parser_init(&r->parser, HTTP_RESPONSE);
+  http_parser_init(&r->parser, type);
   r->parser.data = r;
   r->max_body = max > 1e15 ? (size_t)1e15 : (size_t)max;
   cra_setmetatable(L, CRA_HTTP_RESPONSE_MT);
   return 1;
+}
+
+/* core.http_response(max_body) */
+static int cra_hr_new(lua_State *L) {
+  return cra_hr_make(L, HTTP_RESPONSE);
+}
+
+/* core.http_request(max_body): the same parser for a request (a local webhook listener) */
+static int cra_hq_new(lua_State *L) {
+  return cra_hr_make(L, HTTP_REQUEST);
 }
 
 void cra_http_response_open(lua_State *L) {
@@ -280,12 +328,16 @@ void cra_http_response_open(lua_State *L) {
     {"status", cra_hr_status},
     {"headers", cra_hr_headers},
     {"body", cra_hr_body},
+    {"take_body", cra_hr_take_body},
     {"keep_alive", cra_hr_keep_alive},
     {"too_big", cra_hr_too_big},
     {"header_bytes", cra_hr_header_bytes_l},
+    {"method", cra_hr_method},
+    {"url", cra_hr_url},
     {NULL, NULL}
   };
   memset(&cra_hr_settings, 0, sizeof cra_hr_settings);
+  cra_hr_settings.on_url = cra_hr_on_url;
   cra_hr_settings.on_header_field = cra_hr_on_field;
   cra_hr_settings.on_header_value = cra_hr_on_value;
   cra_hr_settings.on_headers_complete = cra_hr_on_headers_complete;
@@ -304,4 +356,6 @@ void cra_http_response_open(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, cra_hr_new);
   lua_setfield(L, -2, "http_response");
+  lua_pushcfunction(L, cra_hq_new);
+  lua_setfield(L, -2, "http_request");
 }

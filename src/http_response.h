@@ -12,7 +12,8 @@
 
 #include "compat.h"
 
-/* Adds http_response to the table on top. stack: [-0, +0] */
+/* Adds http_response and http_request (the same parser for requests: a
+ * local webhook listener) to the table on top. stack: [-0, +0] */
 CRA_HIDDEN void cra_http_response_open(lua_State *L);
 
 #endif /* CRA_HTTP_RESPONSE_H */

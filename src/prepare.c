@@ -59,6 +59,12 @@ static void cra_add_line(lua_State *L, int t, const char *name, const char *valu
   lua_rawseti(L, t, (int)cra_rawlen(L, t) + 1);
 }
 
+/* Appends a whole line to the array at t. */
+static void cra_add_built(lua_State *L, int t, const char *line) {
+  lua_pushstring(L, line);
+  lua_rawseti(L, t, (int)cra_rawlen(L, t) + 1);
+}
+
 static void cra_set_timeout(lua_State *L, int p, const char *field, long ms, long disabled) {
   if (ms == disabled) lua_pushboolean(L, 0);
   else lua_pushnumber(L, (lua_Number)ms / 1000.0);
@@ -275,9 +281,8 @@ int cra_ctx_prepare(lua_State *L) {
   } else if (!lua_isnil(L, -1)) {
     return cra_invalid(L, "query", "request query must be a table", h.method, h.path);
   }
-  /* the query string (or nil) stays on the stack at qi */
+  /* the query string (or nil) stays on the stack: qs points into it */
   {
-    int qi = lua_gettop(L);
     luaL_Buffer b;
     lua_pushliteral(L, "body");
     lua_rawget(L, ri);
@@ -302,40 +307,43 @@ int cra_ctx_prepare(lua_State *L) {
     }
     if (!cra_read_headers(L, ri, &h, &uh, &overridden)) return 2;
 
-    /* target = base path .. path [.. "?" .. query]; url = base_url .. path … */
-    luaL_buffinit(L, &b);
-    luaL_addstring(&b, c->base_path);
-    luaL_addlstring(&b, h.path, h.plen);
-    if (qs && qlen) {
-      luaL_addchar(&b, '?');
-      luaL_addlstring(&b, qs, qlen);
+    /* url = base_url .. path [.. "?" .. query]; target = base path .. path [.. "?" .. query]:
+     * the url's tail, since base_url ends with the base path. */
+    {
+      size_t ulen, blen = strlen(c->base_url), bp = strlen(c->base_path);
+      const char *u;
+      luaL_buffinit(L, &b);
+      luaL_addlstring(&b, c->base_url, blen);
+      luaL_addlstring(&b, h.path, h.plen);
+      if (qs && qlen) {
+        luaL_addchar(&b, '?');
+        luaL_addlstring(&b, qs, qlen);
+      }
+      luaL_pushresult(&b);
+      u = lua_tolstring(L, -1, &ulen);
+      if (blen >= bp && memcmp(c->base_url + blen - bp, c->base_path, bp) == 0) {
+        lua_pushlstring(L, u + blen - bp, ulen - (blen - bp));
+      } else { /* a base_url with "?…" or "#…" after its path */
+        lua_pushstring(L, c->base_path);
+        lua_pushlstring(L, u + blen, ulen - blen);
+        lua_concat(L, 2);
+      }
+      lua_setfield(L, p, "target");
+      lua_setfield(L, p, "url");
     }
-    luaL_pushresult(&b);
-    lua_setfield(L, p, "target");
-    lua_pushstring(L, c->base_url);
-    lua_pushvalue(L, 3);
-    if (qs && qlen) {
-      lua_pushliteral(L, "?");
-      lua_pushvalue(L, qi);
-      lua_concat(L, 4);
-    } else {
-      lua_concat(L, 2);
-    }
-    lua_setfield(L, p, "url");
   }
   cra_set_endpoint(L, p, c);
 
   lua_createtable(L, 6, 0);
   hl = lua_gettop(L);
-  if (!(overridden & H_ACCEPT)) cra_add_line(L, hl, "Accept", "application/json");
-  if (has_body && !(overridden & H_CTYPE)) cra_add_line(L, hl, "Content-Type", "application/json");
+  /* The default lines are built once per context (context.c). */
+  if (!(overridden & H_ACCEPT)) cra_add_built(L, hl, "Accept: application/json");
+  if (has_body && !(overridden & H_CTYPE)) cra_add_built(L, hl, "Content-Type: application/json");
   if (c->dialect == CRA_DIALECT_CREATIVAULT) {
-    if (h.send_key && !(overridden & H_APIKEY)) cra_add_line(L, hl, "X-API-Key", c->api_key);
-    if (h.send_ident && !(overridden & H_IDENT)) cra_add_line(L, hl, "X-User-Identity", c->user_identity);
+    if (h.send_key && !(overridden & H_APIKEY)) cra_add_built(L, hl, c->line_key);
+    if (h.send_ident && !(overridden & H_IDENT)) cra_add_built(L, hl, c->line_ident);
   } else if (h.send_key && !(overridden & H_AUTHZ)) {
-    lua_pushfstring(L, "Bearer %s", c->api_key);
-    cra_add_line(L, hl, "Authorization", lua_tostring(L, -1));
-    lua_pop(L, 1);
+    cra_add_built(L, hl, c->line_authz);
   }
   if (uh) {
     lua_pushnil(L);

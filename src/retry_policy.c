@@ -6,29 +6,13 @@
  * A "submit" request (creates billable work) that may have reached the
  * server is never retried: its error becomes `unknown_outcome` in place.
  */
-#include <fcntl.h>
 #include <math.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "context.h"
 #include "error.h"
 
-/* ---- backoff jitter: xorshift64*, seeded per context (no Lua) --------- */
-
-void cra_ctx_rng_seed(cra_ctx_t *c) {
-  unsigned long long seed = 0;
-  int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
-  if (fd >= 0) {
-    if (read(fd, &seed, sizeof seed) != (ssize_t)sizeof seed) seed = 0;
-    close(fd);
-  }
-  seed ^= (unsigned long long)time(NULL) * 0x9E3779B97F4A7C15ULL;
-  seed ^= (unsigned long long)getpid() << 32;
-  seed ^= (unsigned long long)(size_t)c;
-  c->rng = seed ? seed : 0x2545F4914F6CDD1DULL;
-}
+/* ---- backoff jitter: xorshift64* (seeded by context.c, no Lua) --------- */
 
 /* Uniform in [0, 1). */
 static double cra_rand01(cra_ctx_t *c) {

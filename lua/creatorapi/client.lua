@@ -25,12 +25,13 @@ local OPTION_TYPES = {
   low_speed_limit = "number|false", low_speed_time = "number|false",
   max_credits = "number|false", logger = "function",
   transport = "string", shared_dict = "string", cosocket = "table",
+  store = "table", cache = "table",
 }
 
 -- Options that stay in the Lua layer (not passed to the C context).
 local LUA_ONLY = {
   max_credits = true, logger = true, rate_limit = true,
-  transport = true, shared_dict = true, cosocket = true,
+  transport = true, shared_dict = true, cosocket = true, store = true, cache = true,
 }
 
 local RATE_LIMIT_MSG = "must be { requests = <integer >= 1>, per = <seconds > 0> } or false"
@@ -48,7 +49,69 @@ function M.make_limiter(where, rl, opts, dialect)
     return require("creatorapi.limiter.shdict").for_client(opts.shared_dict, dialect,
       opts.api_key, rl, opts.timeout)
   end
+  if opts.store then
+    return require("creatorapi.limiter.redis").new(opts.store,
+      tostring(dialect) .. ":" .. core.sha256(opts.api_key or ""):sub(1, 16), n, per,
+      { timeout = opts.timeout, on_unavailable = opts.store_policy.limiter })
+  end
   return core.limiter(n, per)
+end
+
+local POLICIES = { ["fail"] = true, ["local"] = true }
+
+--- The client's shared store (`store = { redis = url, prefix =, timeout =, on_unavailable = }`
+--- or a creatorapi.store.redis object) → store, { limiter =, budget = } | nil.
+function M.make_store(where, o)
+  if o == nil then return nil end
+  local redis = require "creatorapi.store.redis"
+  if redis.is_store(o) then return o, { limiter = "fail", budget = "fail" } end
+  for k in pairs(o) do
+    if k ~= "redis" and k ~= "prefix" and k ~= "timeout" and k ~= "on_unavailable" and k ~= "retry_interval" then
+      error(string.format("%s: option store: unknown field %q", where, tostring(k)), 4)
+    end
+  end
+  if o.redis == nil then error(where .. ": option store needs redis = \"redis://host:port/db\"", 4) end
+  local pol = o.on_unavailable or "fail"
+  if type(pol) == "string" then pol = { limiter = pol, budget = pol } end
+  if type(pol) ~= "table" or not POLICIES[pol.limiter or "fail"] or not POLICIES[pol.budget or "fail"] then
+    error(where .. ": option store.on_unavailable must be \"fail\", \"local\" or { limiter =, budget = }", 4)
+  end
+  local ok, s = pcall(redis.new, { url = o.redis, prefix = o.prefix, timeout = o.timeout,
+    retry_interval = o.retry_interval })
+  if not ok then error(where .. ": option store: " .. tostring(s):gsub("^.-creatorapi%.store%.redis: ", ""), 4) end
+  return s, { limiter = pol.limiter or "fail", budget = pol.budget or "fail" }
+end
+
+--- The client's paid-answer cache (`cache = { store =, ttl =, on_unavailable = }`) | nil.
+function M.make_cache(where, o, opts, provider, base_url)
+  if o == nil then return nil end
+  for k in pairs(o) do
+    if k ~= "store" and k ~= "ttl" and k ~= "on_unavailable" then
+      error(string.format("%s: option cache: unknown field %q", where, tostring(k)), 4)
+    end
+  end
+  local ttl = o.ttl or 3600
+  if type(ttl) ~= "number" or ttl ~= ttl or ttl <= 0 then error(where .. ": option cache.ttl must be seconds > 0", 4) end
+  local st = o.store
+  if st == nil then st = opts.store or "memory" end
+  if st == "memory" then
+    st = require("creatorapi.store.memory").new()
+  elseif type(st) == "table" and getmetatable(st) == nil and st.file ~= nil then
+    if type(st.file) ~= "string" or st.file == "" or next(st, next(st)) ~= nil then
+      error(where .. ": option cache.store = { file = <path> } takes one file name", 4)
+    end
+    st = require("creatorapi.store.sqlite").new{ path = st.file }
+  elseif type(st) == "table" and getmetatable(st) == nil then
+    st = M.make_store(where, st)
+  elseif type(st) ~= "table" or type(st.get) ~= "function" or type(st.set) ~= "function" then
+    error(where .. ": option cache.store must be \"memory\", { redis = url }, { file = path } or a store object", 4)
+  end
+  local pol = o.on_unavailable or "miss"
+  if pol ~= "miss" and pol ~= "fail" then
+    error(where .. ": option cache.on_unavailable must be \"miss\" or \"fail\"", 4)
+  end
+  return require("creatorapi.cache").new{ store = st, ttl = ttl, on_unavailable = pol,
+    provider = provider, identity = require("creatorapi.cache").identity(base_url, opts.api_key) }
 end
 
 -- Log levels, most verbose first.
@@ -64,9 +127,9 @@ local function env_logger()
   end
 end
 
--- Removes credentials from a log line (they should never be in one; this is the belt).
-local function redact(self, text)
-  for _, secret in ipairs(self._secrets) do
+--- Replaces every occurrence of each secret in `text` by "[REDACTED]".
+function M.redact_secrets(text, secrets)
+  for _, secret in ipairs(secrets) do
     local i = text:find(secret, 1, true)
     while i do
       text = text:sub(1, i - 1) .. "[REDACTED]" .. text:sub(i + #secret)
@@ -74,6 +137,11 @@ local function redact(self, text)
     end
   end
   return text
+end
+
+-- Removes credentials from a log line (they should never be in one; this is the belt).
+local function redact(self, text)
+  return M.redact_secrets(text, self._secrets)
 end
 
 --- A URL without its userinfo (`https://user:pass@host` → `https://host`).
@@ -103,6 +171,7 @@ local function check_options(where, opts, extra)
   end
 end
 M.check_options = check_options
+M.OPTION_TYPES = OPTION_TYPES   -- read by tools/gen_types.lua (editor annotations)
 
 --- A shallow copy of the caller's options (nil means none); raises on a non-table.
 function M.copy_options(where, opts)
@@ -134,7 +203,13 @@ function M.new(class, where, opts, defaults)
   end
   local rl = opts.rate_limit
   if rl == nil then rl = defaults.rate_limit end
-  local limiter = M.make_limiter(where, rl, opts, defaults.dialect)
+  local store, policy = M.make_store(where, opts.store)
+  local lopts = opts
+  if store then
+    lopts = setmetatable({ store = store, store_policy = policy }, { __index = opts })
+  end
+  local limiter = M.make_limiter(where, rl, lopts, defaults.dialect)
+  local cache = M.make_cache(where, opts.cache, lopts, defaults.dialect, cfg.base_url)
   local self = setmetatable({
     _loop = request_loop.new(core.context(cfg), {
       limiter = limiter, transport = opts.transport, cosocket = opts.cosocket }),
@@ -144,6 +219,7 @@ function M.new(class, where, opts, defaults)
       credits_remaining = nil, quota_remaining = nil, last_request_id = nil,
     },
     _max_credits = opts.max_credits or nil,
+    _store = store, _cache = cache,
     _logger = opts.logger or env_logger(),
     _secrets = { opts.api_key and #opts.api_key >= 4 and opts.api_key or nil },
   }, class)
@@ -179,8 +255,33 @@ M.apply_call_options = apply_call_options
 --- Sends one validated request and records its accounting. A request that
 --- can spend credits (`req.billed`) is refused with a `budget` error, unsent,
 --- once `max_credits` has been consumed.
+-- A cached answer → res (credits saved counted with the provider's own charge rule).
+local function from_cache(self, req, charge)
+  local res, err = self._cache:lookup(req)
+  if not res then return nil, err end
+  local saved = { credits_consumed = 0 }
+  charge(saved, res.meta, res)
+  local st = self._stats
+  st.requests = st.requests + 1
+  self._cache.credits_saved = self._cache.credits_saved + saved.credits_consumed
+  log(self, "debug", "%s %s answered from the cache (%s credits saved)", req.method, req.path,
+    tostring(saved.credits_consumed))
+  return res
+end
+
 function M.send(self, req, charge)
   local st = self._stats
+  local cacheable = req.cacheable and self._cache
+  req.cacheable = nil
+  if cacheable then
+    local hit, cerr = from_cache(self, req, charge)
+    if hit then return hit end
+    if cerr then
+      st.errors = st.errors + 1
+      cerr.attempts = 0
+      return nil, cerr
+    end
+  end
   if req.billed and self._max_credits and st.credits_consumed >= self._max_credits then
     return nil, errors.new("budget", string.format(
       "credit budget reached: %s of max_credits %s consumed; nothing was sent",
@@ -208,6 +309,7 @@ function M.send(self, req, charge)
     if meta.request_id then st.last_request_id = meta.request_id end
     charge(st, meta, res)
   end
+  if cacheable then self._cache:save(req, res) end
   return res
 end
 
@@ -235,6 +337,7 @@ end
 function M.base_methods(class)
   function class:close()
     self._loop:close()
+    if self._store then self._store:close() end
   end
   class.__close = class.close
 
@@ -245,6 +348,11 @@ function M.base_methods(class)
     local t = self._loop:stats()
     out.attempts, out.retries = t.attempts, t.retries
     out.max_credits = self._max_credits
+    local c = self._cache
+    if c then
+      out.cache_hits, out.cache_misses, out.credits_saved = c.hits, c.misses, c.credits_saved
+      out.cache_rejected, out.cache_unavailable = c.rejected, c.unavailable
+    end
     return out
   end
 

@@ -201,6 +201,7 @@ local function build_request(ep, args)
     auth = ep.auth or "full",
     retry = ep.retry or "safe",
     billed = ep.billed,
+    cacheable = ep.billed, -- search and lookalike: read-only, billed per row
   }
 end
 

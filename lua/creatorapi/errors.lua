@@ -33,6 +33,13 @@ function M.validation(field, message)
 end
 
 --- True when `v` is an error value built by this module or the C core.
+--- The message of an `aborted` error for a value a user callback raised
+--- (on_progress): strings and numbers as they are, other values by type.
+function M.raised_message(err, callback)
+  if type(err) == "string" or type(err) == "number" then return tostring(err) end
+  return (callback or "on_progress") .. " raised a " .. type(err) .. " value"
+end
+
 function M.is_error(v)
   return type(v) == "table" and getmetatable(v) == M.mt
 end

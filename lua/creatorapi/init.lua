@@ -15,9 +15,16 @@ local M = {
   null = core.null,
   errors = require "creatorapi.errors",
   webhook = require "creatorapi.webhook",
-  --- Concurrency on the current host's loop (see creatorapi.async).
-  async = require "creatorapi.async",
 }
+
+--- Concurrency on the current host's loop (see creatorapi.async), loaded on
+--- first use: a script that never uses it does not carry it in its heap.
+setmetatable(M, { __index = function(t, k)
+  if k == "async" then
+    rawset(t, "async", require "creatorapi.async")
+    return rawget(t, "async")
+  end
+end })
 
 --- JSON codec of the C core: integers stay integers, arrays keep their type.
 M.json = {

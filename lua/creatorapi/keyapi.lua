@@ -118,7 +118,7 @@ KeyAPI.ENDPOINTS = {
 
 -- Every KeyAPI call is a GET (safe to repeat) and costs one credit.
 local function build_request(ep, args)
-  return { method = "GET", path = ep.path, query = args, retry = "safe", billed = true }
+  return { method = "GET", path = ep.path, query = args, retry = "safe", billed = true, cacheable = true }
 end
 
 -- KeyAPI bills 1 credit per successful request and reports no balance.

@@ -18,9 +18,15 @@ local curl = require "creatorapi.transport.curl"
 local M = {}
 
 -- Transport modules, loaded on first use (cosocket and luv are host-specific).
-local cosocket_mod, luv_host
+local cosocket_mod
 local function cosocket() cosocket_mod = cosocket_mod or require "creatorapi.transport.cosocket"; return cosocket_mod end
-local function luvh() luv_host = luv_host or require "creatorapi.async.luv"; return luv_host end
+
+-- Inside a luv task? No task can exist before creatorapi.async.luv is loaded,
+-- so a plain script never loads it here.
+local function in_luv_task()
+  local host = package.loaded["creatorapi.async.luv"]
+  return host ~= nil and host.is_task()
+end
 
 --- Transport names a client accepts in `transport = …`.
 M.TRANSPORTS = { curl = true, luv = true, cosocket = true }
@@ -40,18 +46,18 @@ function M.new(ctx, opts)
   }, Loop)
 end
 
---- The transport for the next call (kind "download": one that writes files).
-function Loop:choose(kind)
+--- The transport for the next call (requests and downloads alike).
+function Loop:choose()
   local c = self.choice
-  if c == nil or c == "cosocket" then
+  if c == "cosocket" or (c == nil and rawget(_G, "ngx") ~= nil) then
     local cos = cosocket()
-    if kind ~= "download" and cos.available() then
+    if cos.available() then
       self.cos = self.cos or cos.new(self.ctx, self.cosocket_opts)
       if self.cos:available() then return self.cos end
     end
   end
   if c == nil or c == "luv" then
-    if luvh().is_task() then
+    if in_luv_task() then
       self.luv = self.luv or require("creatorapi.transport.luv").new(self.ctx)
       return self.luv
     end
@@ -63,12 +69,14 @@ function Loop:choose(kind)
   return self.curl
 end
 
--- Waits for a limiter token through the transport; → token | nil.
+-- Waits for a limiter token through the transport; → token | nil, err (a
+-- shared limiter whose store is unavailable and configured to fail closed).
 local function acquire(self, t)
   local lim = self.limiter
   while true do
     local token, wait = lim:acquire(core.monotonic())
     if token then return token end
+    if type(wait) ~= "number" then return nil, wait end
     t:sleep(wait)
   end
 end
@@ -86,7 +94,14 @@ function Loop:request(req)
   self.n_requests = self.n_requests + 1
   local attempts = 0
   while true do
-    local token = p.limited and self.limiter and acquire(self, t)
+    local token, lerr
+    if p.limited and self.limiter then
+      token, lerr = acquire(self, t)
+      if not token then
+        lerr.attempts = attempts
+        return nil, lerr
+      end
+    end
     local raw = t:send(p)
     if token then self.limiter:release(token, core.monotonic()) end
     local n = 1 + (raw.resends or 0)
@@ -130,10 +145,6 @@ function Loop:batch(reqs)
   return out
 end
 
-local function raised(err)
-  if type(err) == "string" or type(err) == "number" then return tostring(err) end
-  return "on_progress raised a " .. type(err) .. " value"
-end
 
 --- One download attempt to a file → res | nil, err (res.attempts = 1).
 --- opts: url, path, offset, max_bytes, timeout, connect_timeout,
@@ -146,14 +157,14 @@ function Loop:download(opts)
     err.attempts = 0
     return nil, err
   end
-  local t = self:choose("download")
+  local t = self:choose()
   self.n_requests, self.n_attempts = self.n_requests + 1, self.n_attempts + 1
   local raw = t:send(p, opts.on_progress)
   local res, e = ctx:parse(p, raw)
   if res and opts.on_progress then
     local ok, perr = pcall(opts.on_progress, res.total, res.expected)
     if not ok then
-      res, e = nil, errors.new("aborted", raised(perr),
+      res, e = nil, errors.new("aborted", errors.raised_message(perr),
         { status = res.status, bytes = res.bytes, total = res.total, method = "GET" })
     end
   end

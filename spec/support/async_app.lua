@@ -6,6 +6,9 @@
 -- /t/phases                            what init_worker and a timer saw
 -- /t/stats, /t/pid
 -- /t/sdk?call=list|submit|retry  one SDK call (creatorapi.keyapi / creativault)
+-- /t/sdkseq?n=&conc=              n SDK calls by conc threads, then the worker's fds and memory
+-- /t/rawdl?base=&url=&path=&offset=&…   one download attempt over the cosocket transport
+-- /t/sdkdl?base=&url=&dir=&n=&name=  n concurrent cv:download of one file URL into dir/<name><i>
 -- /t/sdkphases                    which transport the SDK used in init_worker and a timer
 local core = require "creatorapi.core"
 local cosocket = require "creatorapi.transport.cosocket"
@@ -148,6 +151,106 @@ local function sdk_call(args)
     transport = c._loop:choose().name }
 end
 
+local function rss_kb()
+  local f = io.open("/proc/self/status")
+  local s = f and f:read("*a") or ""
+  if f then f:close() end
+  return tonumber(s:match("VmRSS:%s*(%d+)"))
+end
+
+local function fds()
+  local p = io.popen("ls /proc/" .. ngx.worker.pid() .. "/fd | wc -l")
+  local n = tonumber(p:read("*a"):match("%d+"))
+  p:close()
+  return n
+end
+
+-- n SDK calls (ka:influencer_list) from conc ngx threads sharing one client.
+local function sdk_seq(args)
+  local n, conc = tonumber(args.n) or 1, tonumber(args.conc) or 1
+  local statuses, kinds, next_i, threads = {}, {}, 0, {}
+  local ka = sdk("ka")
+  for c = 1, conc do
+    threads[c] = ngx.thread.spawn(function()
+      while next_i < n do
+        next_i = next_i + 1
+        local res, err = ka:influencer_list{ region = "US", page_num = 1, page_size = 2 }
+        local k = tostring(res and res.status or err.status)
+        statuses[k] = (statuses[k] or 0) + 1
+        if err then kinds[err.kind] = (kinds[err.kind] or 0) + 1 end
+      end
+    end)
+  end
+  for c = 1, conc do ngx.thread.wait(threads[c]) end
+  collectgarbage("collect")
+  collectgarbage("collect")
+  return { statuses = statuses, kinds = kinds, fds = fds(), rss_kb = rss_kb(),
+    lua_kb = collectgarbage("count"), transport = ka._loop:choose().name }
+end
+
+-- One download attempt over the cosocket transport (ctx:prepare_download →
+-- send → parse), for the transport-level cases of spec/openresty_async_spec.
+local rawdl_ctx, rawdl_t = {}, {}
+local function raw_download(args)
+  local base = args.base
+  if not rawdl_ctx[base] then
+    rawdl_ctx[base] = core.context{ base_url = base, dialect = "keyapi", api_key = "kapi_TOPSECRETkey123" }
+    rawdl_t[base] = cosocket.new(rawdl_ctx[base])
+  end
+  local ctx, tr = rawdl_ctx[base], rawdl_t[base]
+  local function num(v) return v and (tonumber(v) or (v == "false" and false)) or nil end
+  local p, perr = ctx:prepare_download{ url = args.url, path = args.path, offset = num(args.offset),
+    max_bytes = num(args.max_bytes), timeout = num(args.timeout),
+    low_speed_limit = num(args.low_speed_limit), low_speed_time = num(args.low_speed_time) }
+  if not p then return { err = { kind = perr.kind, message = perr.message } } end
+  local calls = {}
+  local on_progress
+  if args.progress == "record" then
+    on_progress = function(b, e) calls[#calls + 1] = { b, e or false } end
+  elseif args.progress == "raise" then
+    on_progress = function(b) if b > 0 then error("stop here", 0) end end
+  end
+  local t0 = core.monotonic()
+  local raw = tr:send(p, on_progress)
+  local res, err = ctx:parse(p, raw)
+  local out = { elapsed = core.monotonic() - t0, calls = calls, sha256 = core.sha256_file(args.path) }
+  if res then
+    out.res = { status = res.status, bytes = res.bytes, total = res.total, expected = res.expected,
+      resumed = res.resumed, content_type = res.headers["content-type"] }
+  else
+    out.err = { kind = err.kind, status = err.status, message = err.message, bytes = err.bytes,
+      excerpt = err.body_excerpt }
+  end
+  return out
+end
+
+-- n downloads of one file at once (creatorapi.async.all), each to its own path.
+local dl_clients = {}
+local function sdk_download(args)
+  local creatorapi = require "creatorapi"
+  local cv = dl_clients[args.base]
+  if not cv then
+    cv = creatorapi.creativault{ base_url = args.base, api_key = "cv_live_demo_key_0001",
+      user_identity = "demo@creatorapi.test", timeout = 10, rate_limit = false }
+    dl_clients[args.base] = cv
+  end
+  local n, fns = tonumber(args.n) or 1, {}
+  for i = 1, n do
+    fns[i] = function()
+      local progress = 0
+      local res, err = cv:download({ file_url = args.url }, args.dir .. "/" .. (args.name or "dl") .. i,
+        { max_attempts = tonumber(args.attempts) or 4, on_progress = function() progress = progress + 1 end })
+      return { ok = res ~= nil, bytes = res and res.bytes, sha256 = res and res.sha256,
+        attempts = (res or err).attempts, kind = err and err.kind, status = err and err.status,
+        message = err and err.message, excerpt = err and err.body_excerpt, progress = progress }
+    end
+  end
+  local t0 = core.monotonic()
+  local out = {}
+  for i, r in ipairs(creatorapi.async.all(fns)) do out[i] = r[1] end
+  return { results = out, elapsed = core.monotonic() - t0, transport = cv._loop:choose().name }
+end
+
 function A.init_worker()
   local spec0 = ngx.shared.spec
   -- the SDK in init_worker: no cosockets here, so the curl transport (blocking)
@@ -190,6 +293,9 @@ function A.handle()
   end
   if what == "pid" then return reply({ pid = ngx.worker.pid() }) end
   if what == "sdk" then return reply(sdk_call(args)) end
+  if what == "sdkseq" then return reply(sdk_seq(args)) end
+  if what == "sdkdl" then return reply(sdk_download(args)) end
+  if what == "rawdl" then return reply(raw_download(args)) end
   if what == "sdkall" then
     local async = require("creatorapi").async
     local fns = {}

@@ -79,6 +79,18 @@ function M.start(template, vars)
   error("nginx did not start:\n" .. log)
 end
 
+--- Writes a spec CA (ca.pem), a server certificate for 127.0.0.1 signed by
+--- it (server.pem/.key) and an untrusted self-signed one (bad.pem/.key) into dir.
+function M.test_certs(dir)
+  M.sh(("(cd %s && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=spec-ca"
+    .. " && openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1"
+    .. " && printf 'subjectAltName=IP:127.0.0.1\\n' > ext.cnf"
+    .. " && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem -days 1"
+    .. " -extfile ext.cnf"
+    .. " && openssl req -x509 -newkey rsa:2048 -nodes -keyout bad.key -out bad.pem -days 1 -subj /CN=127.0.0.1)")
+    :format(dir))
+end
+
 --- GET path → body, http_code, seconds (curl's time_total)
 function N:get(path, max_time)
   local out = sh(string.format("curl -s -m %d -w '\\n%%{http_code} %%{time_total}' '%s%s'",

@@ -20,7 +20,8 @@ local M = { WAIT = setmetatable({}, { __tostring = function() return "curl.WAIT"
 
 local unpack = table.unpack or unpack
 
-local tasks = {}   -- coroutine → task (strong: a running task stays alive)
+local registry = require "creatorapi.async.registry"
+local tasks = registry.new()
 local ready = {}   -- { co, n, ... } in wake order
 local timers = {}  -- { at, co, token }, unsorted (few)
 local busy = {}    -- transport → true while it has waiting transfers
@@ -31,8 +32,7 @@ function M.report(msg)
 end
 
 local function finish(task, ok, ...)
-  task.done, task.ok = true, ok
-  task.results = { n = select("#", ...), ... }
+  registry.record(task, ok, ...)
   if task.on_done then
     task.on_done(ok, ...)
   elseif not ok and not task.joined then
@@ -42,8 +42,7 @@ end
 
 local function after(co, ok, ...)
   if coroutine.status(co) == "dead" then
-    local task = tasks[co]
-    tasks[co] = nil
+    local task = tasks:take(co)
     if task then finish(task, ok, ...) end
   end
 end
@@ -54,7 +53,7 @@ end
 function M.spawn(fn, on_done, ...)
   local co = coroutine.create(fn)
   local task = { co = co, on_done = on_done, done = false, host = "curl" }
-  tasks[co] = task
+  tasks:add(co, task)
   ready[#ready + 1] = { co, select("#", ...), ... }
   return task
 end
@@ -62,20 +61,19 @@ end
 --- The running task's coroutine, or nil outside a task of this host.
 function M.current()
   local co = coroutine.running()
-  if co and tasks[co] then return co end
+  if tasks:get(co) then return co end
   return nil
 end
 
 function M.is_task(co)
-  co = co or coroutine.running()
-  return co ~= nil and tasks[co] ~= nil
+  return tasks:is_task(co)
 end
 
 --- Inside a task: registers a wait with setup(token) and yields until woken
 --- with that token; returns the values given to wake().
 function M.wait(setup)
   local co = M.current()
-  local task = tasks[co]
+  local task = tasks:get(co)
   local token = {}
   task.token = token
   setup(co, token)
@@ -84,7 +82,7 @@ end
 
 --- Queues co to be resumed with ... if its current wait has this token.
 function M.wake(co, token, ...)
-  local task = tasks[co]
+  local task = tasks:get(co)
   if task and task.token == token then
     task.token = nil
     ready[#ready + 1] = { co, select("#", ...), ... }
@@ -201,9 +199,7 @@ end
 
 --- Tasks not finished yet (for tests).
 function M.running()
-  local n = 0
-  for _ in pairs(tasks) do n = n + 1 end
-  return n
+  return tasks:count()
 end
 
 return M

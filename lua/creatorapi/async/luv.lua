@@ -36,7 +36,8 @@ function M.in_nvim()
   return vim ~= nil and type(vim.schedule) == "function"
 end
 
-local tasks = {}      -- coroutine → task (strong: running tasks stay alive)
+local registry = require "creatorapi.async.registry"
+local tasks = registry.new()
 
 --- Where errors of callbacks go (never raised into the uv loop).
 function M.report(msg)
@@ -55,8 +56,7 @@ local function deliver(fn, ...)
 end
 
 local function finish(task, ok, ...)
-  task.done, task.ok = true, ok
-  task.results = { n = select("#", ...), ... }
+  registry.record(task, ok, ...)
   if not ok and not task.on_done then M.report((...)) end
   deliver(task.on_done, ok, ...)
 end
@@ -69,8 +69,7 @@ end
 
 function M._after(co, ok, ...)
   if coroutine.status(co) == "dead" then
-    local task = tasks[co]
-    tasks[co] = nil
+    local task = tasks:take(co)
     if task then
       finish(task, ok, ...)
     elseif not ok then
@@ -99,15 +98,14 @@ function M.spawn(fn, on_done, ...)
   M.uv()                           -- load luv now, on the caller's thread
   local co = coroutine.create(fn)
   local task = { co = co, on_done = on_done, done = false }
-  tasks[co] = task
+  tasks:add(co, task)
   M.resume(co, ...)
   return task
 end
 
 --- True when co (default: the running coroutine) is a task spawned here.
 function M.is_task(co)
-  co = co or coroutine.running()
-  return co ~= nil and tasks[co] ~= nil
+  return tasks:is_task(co)
 end
 
 --- True when a libuv loop can host tasks here (Neovim, or luv installed).
@@ -117,9 +115,7 @@ end
 
 --- Number of running spawned tasks (for tests).
 function M.running()
-  local n = 0
-  for _ in pairs(tasks) do n = n + 1 end
-  return n
+  return tasks:count()
 end
 
 --- Drives the loop until pred() is true (scripts with no outer loop).

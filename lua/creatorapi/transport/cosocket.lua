@@ -226,11 +226,15 @@ function T:exchange(p, deadline, force_new)
     reused = reused > 0 }, false
 end
 
---- send(p) → raw: one attempt (plus, for a safe request on a dead pooled
+--- send(p [, on_progress]) → raw: one attempt (downloads: see
+--- transport/cosocket_download.lua) (plus, for a safe request on a dead pooled
 --- connection, one immediate re-send on a new connection). Never raises for
 --- I/O failures.
-function T:send(p)
+function T:send(p, on_progress)
   if self.closed then return fail("network", "transport closed", false) end
+  if p.kind == "download" then
+    return require("creatorapi.transport.cosocket_download").send(self, p, on_progress)
+  end
   local timeout = p.timeout
   if timeout == false then timeout = NO_LIMIT elseif timeout == nil then timeout = self.default_timeout end
   local deadline = self:now() + timeout

@@ -13,6 +13,7 @@
 -- Lua never runs inside libcurl: eng:perform returns the finished transfers
 -- and only then does this module hand each raw answer to its waiter.
 local core = require "creatorapi.core"
+local errors = require "creatorapi.errors"
 local host = require "creatorapi.async.curl"
 
 local M = {}
@@ -57,15 +58,13 @@ function T:pump(timeout)
   return interrupted
 end
 
-local function raised(err)
-  if type(err) == "string" or type(err) == "number" then return tostring(err) end
-  return "on_progress raised a " .. type(err) .. " value"
-end
+
+local function no_report() return nil end
 
 -- A progress reporter for transfer id: call it between waits; it returns an
 -- `aborted` raw (and removes the transfer) when on_progress raises.
 local function progress_reporter(self, id, p, on_progress)
-  if not on_progress then return function() end end
+  if not on_progress then return no_report end
   local start = p.offset or 0
   local last_t, last_b = core.monotonic(), -1
   return function()
@@ -78,7 +77,7 @@ local function progress_reporter(self, id, p, on_progress)
     if ok then return nil end
     self.eng:remove(id)
     self.results[id], self.waiting[id] = nil, nil
-    return { kind = "aborted", message = raised(err), sent = true, start = start, written = bytes - start }
+    return { kind = "aborted", message = errors.raised_message(err), sent = true, start = start, written = bytes - start }
   end
 end
 

@@ -13,6 +13,7 @@
 -- deferred with vim.schedule, out of the fast-event context). A coroutine
 -- dropped mid-request (only this module still knows it, weakly) is
 -- collected; its guard queues eng:remove(id), done at the next engine entry.
+local errors = require "creatorapi.errors"
 local host = require "creatorapi.async.luv"
 
 local M = { WAIT = setmetatable({}, { __tostring = function() return "luv.WAIT" end }) }
@@ -178,10 +179,6 @@ function T:available()
   return not self.closed and host.available() and host.is_task()
 end
 
-local function raised(err)
-  if type(err) == "string" or type(err) == "number" then return tostring(err) end
-  return "on_progress raised a " .. type(err) .. " value"
-end
 
 --- send(p [, on_progress]) → raw. on_progress(bytes, expected) (downloads)
 --- runs in this coroutine at most every PROGRESS_INTERVAL; if it raises the
@@ -215,7 +212,8 @@ function T:send(p, on_progress)
         local pok, perr = pcall(on_progress, bytes, expected)
         if not pok then
           local start = p.offset or 0
-          aborted = { kind = "aborted", message = raised(perr), sent = true, start = start, written = bytes - start }
+          aborted = { kind = "aborted", message = errors.raised_message(perr), sent = true,
+                      start = start, written = bytes - start }
           h.waiting[id], h.live[id] = nil, nil
           h.eng:remove(id)
           apply(h)

@@ -1,0 +1,21 @@
+--- Driver for bench/blocking_cpu.lua: N blocking calls on one client.
+--   lua5.4 bench/cpu_calls.lua URL N WHAT
+-- WHAT: ka1 (KeyAPI list, 1-row page) or cv50 (CreatiVault TikTok search, 50 rows).
+-- Run under callgrind by the bench, once with this tree's Lua layer and core
+-- and once with the tree before the sans-I/O rewrite: the same calls on both.
+local creatorapi = require "creatorapi"
+local url, n, what = arg[1], tonumber(arg[2]), arg[3]
+
+local call
+if what == "ka1" then
+  local ka = creatorapi.keyapi{ base_url = url, api_key = "kapi_demo_key_0001" }
+  call = function() return ka:influencer_list{ region = "US", page_num = 1, page_size = 1 } end
+else
+  local cv = creatorapi.creativault{ base_url = url, api_key = "cv_live_demo_key_0001",
+    user_identity = "demo@creatorapi.test", rate_limit = false }
+  call = function() return cv:search_tiktok{ country_code = "US", size = 50 } end
+end
+for _ = 1, n do
+  local res, err = call()
+  assert(res, tostring(err))
+end
