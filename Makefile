@@ -75,7 +75,7 @@ $(MOCK_BIN): $(MOCK_SRC) $(MOCK_HDR) Makefile
 	@mkdir -p $(dir $@)
 	$(CC) $(OPT) $(WARN) -std=c99 -D_GNU_SOURCE $(LUA54_CFLAGS) $(DEP_CFLAGS) \
 	  -DMOCK_LUA_DIR='"$(CURDIR)/mock/lua"' $(EXTRA_CFLAGS) -o $@ $(MOCK_SRC) \
-	  $(EXTRA_LDFLAGS) -lmicrohttpd $(LUA54_LIBS) -lcurl -lcrypto -lpthread -lm -ldl
+	  $(EXTRA_LDFLAGS) -lmicrohttpd $(LUA54_LIBS) -lcurl -lcrypto -lxlsxwriter -lpthread -lm -ldl
 
 # Debian packages the build, tests and demo need; installed when run as root.
 deps:

@@ -10,7 +10,24 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+#include <signal.h>
 #include <stdio.h>
+
+/* SIGINT as lua.c handles it: the first one raises "interrupted!" in the
+ * running Lua code (through a hook), a second one terminates. */
+static lua_State *globalL = NULL;
+
+static void lstop(lua_State *L, lua_Debug *ar) {
+  (void)ar;
+  lua_sethook(L, NULL, 0, 0);
+  luaL_error(L, "interrupted!");
+}
+
+static void laction(int i) {
+  int flag = LUA_MASKCALL | LUA_MASKRET | LUA_MASKLINE | LUA_MASKCOUNT;
+  signal(i, SIG_DFL);
+  lua_sethook(globalL, lstop, flag, 1);
+}
 
 static int traceback(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
@@ -39,7 +56,10 @@ int main(int argc, char **argv) {
     return 1;
   }
   for (int i = 2; i < argc; i++) lua_pushstring(L, argv[i]);
+  globalL = L;
+  signal(SIGINT, laction);
   int rc = lua_pcall(L, argc - 2, 0, 1);
+  signal(SIGINT, SIG_DFL);
   if (rc != LUA_OK) fprintf(stderr, "%s\n", lua_tostring(L, -1));
   lua_close(L);
   return rc == LUA_OK ? 0 : 1;

@@ -7,7 +7,7 @@ PKGS="gcc make pkg-config curl openssl ca-certificates lua5.4 liblua5.4-dev \
 libcurl4-openssl-dev libyajl-dev libssl-dev libmicrohttpd-dev libhttp-parser-dev lua-cjson lua-socket \
 lua-busted lua-check luarocks valgrind cppcheck luajit2 libluajit2-5.1-dev locales-all clang libclang-rt-14-dev nginx libnginx-mod-http-lua python3 \
 lua-luv lua-luv-dev libuv1-dev neovim lua-argparse libhiredis-dev redis-server libsqlite3-dev \
-g++ libsimdjson-dev libdouble-conversion-dev"
+g++ libsimdjson-dev libdouble-conversion-dev libxlsxwriter-dev"
 
 missing=""
 for p in $PKGS; do

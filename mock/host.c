@@ -150,6 +150,7 @@ void mock_host_open(lua_State *L)
         {"random_hex", h_random_hex},
         {"crc32", h_crc32},
         {"mkdtemp", h_mkdtemp},
+        {"xlsx", mock_l_xlsx},
         {NULL, NULL}
     };
     luaL_newlib(L, fns);

@@ -29,6 +29,9 @@ void mock_run_tick(lua_State *L, int mod_ref);
 /* Raises the soft RLIMIT_NOFILE to `want` (at most the hard limit). */
 void mock_raise_fd_limit(unsigned long want);
 
+/* host.xlsx(header, rows, sheet_name) → bytes | nil, message (mock/xlsx.c, libxlsxwriter). */
+int mock_l_xlsx(lua_State *L);
+
 /* Registers the `host` table (mock/host.c) as a global in L. */
 void mock_host_open(lua_State *L);
 

@@ -10,12 +10,7 @@ local mock = require "support.mock"
 
 local DEMO = mock.DEMO
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sh = mock.sh
 
 local function read_file(path)
   local f = io.open(path, "rb")

@@ -5,12 +5,7 @@
 -- expected lines are missing.
 local mock = require "support.mock"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sh = mock.sh
 
 describe("SIGINT during a blocking wait", function()
   local m
@@ -44,6 +39,22 @@ describe("SIGINT during a blocking wait", function()
     local text = run("call")
     assert.truthy(text:find("interrupted false", 1, true), text)
     assert.truthy(text:find("interrupted!", 1, true), text)
+    assert.truthy(text:find("usable 404", 1, true), text)
+  end)
+
+  -- Where the host's handler does not raise (here: lua.c's hook does not reach
+  -- a coroutine), the SDK itself ends the wait: core.sleep returns
+  -- "interrupted", a call returns an `aborted` error.
+  it("ends core.sleep early with \"interrupted\" where the host does not raise", function()
+    local text = run("sleep_co")
+    assert.truthy(text:find("result true interrupted", 1, true), text)
+    assert.truthy(text:find("usable 404", 1, true), text)
+  end)
+
+  it("ends a call with an aborted error where the host does not raise; the client stays usable", function()
+    m:curl("POST", "/_mock/faults", '{"kind":"delay","delay":30,"path":"/openapi/v1/collection/tasks/status"}')
+    local text = run("call_co")
+    assert.truthy(text:find("result true nil aborted", 1, true), text)
     assert.truthy(text:find("usable 404", 1, true), text)
   end)
 end)

@@ -4,12 +4,7 @@
 local core = require "creatorapi.core"
 local mock = require "support.mock"
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd))
-  local out = p:read("*a")
-  p:close()
-  return out
-end
+local sh = mock.sh
 
 describe("mock limits", function()
   local m, tmp

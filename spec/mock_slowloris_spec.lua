@@ -4,7 +4,7 @@
 local socket = require "socket"
 local mock = require "support.mock"
 
-describe("mock under a slowloris", function()
+describe("mock under a slowloris #slow", function()
   local m, socks = nil, {}
   setup(function() m = mock.start() end)
   teardown(function()

@@ -327,7 +327,7 @@ describe("paid-answer cache", function()
     assert.is_nil(res.cached)
     assert.equal(1, b:stats().cache_rejected)
     -- corrupt entries are misses too
-    for _, junk in ipairs{ "not json", "[]", '{"v":1}', entry:sub(1, #entry // 2) } do
+    for _, junk in ipairs{ "not json", "[]", '{"v":1}', entry:sub(1, math.floor(#entry / 2)) } do
       srv:cli("SET", keys[1], junk)
       local r = assert(a:search_tiktok(p))
       assert.is_nil(r.cached)

@@ -90,6 +90,13 @@ describe("collection workflow (mock API) #jit", function()
     local x = assert(cv:export_task{ task_id = task_id, format = "xlsx" })
     local xo = assert(cv:download(x.data.file_id, dir .. "/export.xlsx"))
     assert.equal("PK\3\4", read_file(xo.path):sub(1, 4))
+    -- a real workbook (libxlsxwriter): the header and a row are in its shared strings
+    local p = assert(io.popen("python3 -c \"import sys,zipfile; print(zipfile.ZipFile(sys.argv[1])"
+      .. ".read('xl/sharedStrings.xml').decode())\" '" .. xo.path .. "'"))
+    local strings = p:read("*a")
+    p:close()
+    assert.truthy(strings:find("source_value", 1, true), strings)
+    assert.truthy(strings:find("creator_demo", 1, true), strings)
     local h = assert(cv:export_task{ task_id = task_id, format = "html" })
     local ho = assert(cv:download({ file_name = h.data.file_name }, dir .. "/export.html"))
     assert.truthy(read_file(ho.path):find("<table", 1, true))

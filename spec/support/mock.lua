@@ -85,6 +85,14 @@ function Mock:reset()
   return self:curl("POST", "/_mock/reset", "{}")
 end
 
+--- Runs a shell command; returns everything it printed on stdout.
+function M.sh(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
 M.DEMO = {
   cv_key = "cv_live_demo_key_0001",
   cv_identity = "demo@creatorapi.test",
