@@ -2,20 +2,10 @@
 -- cosocket transport feeds), and http_response:take_body for streaming.
 -- The curl engine goes through the same C code (spec/core_download_spec.lua).
 local core = require "creatorapi.core"
+local files = require "support.files"
 
-local function readfile(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local readfile, writefile = files.readfile, files.writefile
 
-local function writefile(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
 
 describe("core.download_sink #jit", function()
   local tmp

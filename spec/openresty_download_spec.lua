@@ -5,6 +5,7 @@
 -- file rules (spec/core_download_spec.lua), plus TLS to the file host.
 -- Bounds are ratios and counts, never tight wall-clock limits.
 local core = require "creatorapi.core"
+local files = require "support.files"
 local mock = require "support.mock"
 local nginx = require "support.nginx"
 
@@ -126,18 +127,7 @@ describe("OpenResty cosocket downloads", function()
       for i = 0, math.floor((n + 9) / 10) - 1 do lines[#lines + 1] = string.format("%09d\n", i) end
       return table.concat(lines):sub(1, n)
     end
-    local function writefile(path, s)
-      local f = assert(io.open(path, "wb"))
-      f:write(s)
-      f:close()
-    end
-    local function readfile(path)
-      local f = io.open(path, "rb")
-      if not f then return nil end
-      local s = f:read("*a")
-      f:close()
-      return s
-    end
+    local readfile, writefile = files.readfile, files.writefile
     local function enc(v)
       return (tostring(v):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
     end
