@@ -8,11 +8,28 @@ local DEMO = mock.DEMO
 local SEARCH = "/openapi/v1/creators/tiktok/search"
 local SUBMIT = "/openapi/v1/collection/tasks/submit"
 
+local function self_pid()
+  local f = io.open("/proc/self/stat")
+  local pid = f:read("*l"):match("^(%d+)")
+  f:close()
+  return pid
+end
+
 local function open_fds()
-  local p = io.popen("ls /proc/" .. (io.open("/proc/self/stat"):read("*l"):match("^(%d+)")) .. "/fd 2>/dev/null | wc -l")
+  local p = io.popen("ls /proc/" .. self_pid() .. "/fd 2>/dev/null | wc -l")
   local n = tonumber(p:read("*a"))
   p:close()
   return n
+end
+
+-- what the descriptors are (sockets with their peers), for a failure message
+local function fd_listing()
+  local pid = self_pid()
+  local p = io.popen("ls -l /proc/" .. pid .. "/fd 2>/dev/null | sed 's/.* -> //'; " ..
+    "ss -tanp 2>/dev/null | grep 'pid=" .. pid .. ",' || true")
+  local s = p:read("*a")
+  p:close()
+  return s
 end
 
 describe("fault matrix (mock API) #slow", function()
@@ -157,6 +174,8 @@ describe("fault matrix (mock API) #slow", function()
     collectgarbage()
     collectgarbage()
     -- the client keeps at most one pooled connection to the mock open
-    assert.is_true(open_fds() <= fds_before + 2, string.format("%d fds before, %d after", fds_before, open_fds()))
+    local after = open_fds()
+    assert.is_true(after <= fds_before + 2,
+      string.format("%d fds before, %d after:\n%s", fds_before, after, fd_listing()))
   end)
 end)

@@ -4,7 +4,7 @@
 -- vim.loop. env: CREATORAPI_ROOT, NVIM_CHECKS_OUT, CREATORAPI_MOCK_URL
 -- (mock started with --time-scale 600). Lines: "<name> ok|FAIL|PENDING <detail>".
 local root = os.getenv("CREATORAPI_ROOT")
-package.path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. package.path
+package.path = root .. "/lua/?.lua;" .. root .. "/lua/?/init.lua;" .. root .. "/spec/?.lua;" .. package.path
 package.cpath = root .. "/build/jit/?.so;" .. package.cpath
 local out = assert(io.open(os.getenv("NVIM_CHECKS_OUT"), "w"))
 local uv, host = vim.loop, require "creatorapi.async.luv"
@@ -16,19 +16,13 @@ local ok_ka, ka = pcall(creatorapi.keyapi, { base_url = url, api_key = "kapi_dem
 local ok_cv, cv = pcall(creatorapi.creativault, { base_url = url, api_key = "cv_live_demo_key_0001",
   user_identity = "demo@creatorapi.test", transport = "luv" })
 
--- Runs fn as a host task while a 10 ms timer ticks → ok, detail.
+-- Runs fn as a host task while a 10 ms timer ticks → ok, detail
+-- (support.ticks: the loop's missed ticks against an idle loop's).
 local function ticking(fn)
-  local ticks, tick, t0 = 0, uv.new_timer(), uv.hrtime()
-  tick:start(10, 10, function() ticks = ticks + 1 end)
-  local task = host.spawn(fn)
-  host.run_until(function() return task.done end, 30)
-  tick:stop(); tick:close()
-  local el = (uv.hrtime() - t0) / 1e6
-  -- A blocked loop misses ~49 of 50 ticks; uv repeat-timer drift on a loaded
-  -- 2-core CI machine accounts for a few, hence the bound of 5.
-  local missed = math.floor(el / 10) - ticks
-  return task.ok and task.results[1] == true and missed <= 5,
-    string.format("missed=%d elapsed_ms=%d %s", missed, el, tostring(task.results[2] or ""))
+  local r = require("support.ticks").during(uv, host, fn, 30)
+  local task = r.task
+  return r.ok and task.results[1] == true,
+    string.format("%s %s", r.detail, tostring(task.results[2] or ""))
 end
 
 if not (ok_ka and ok_cv) then

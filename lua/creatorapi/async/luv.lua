@@ -132,12 +132,19 @@ function M.run_until(pred, timeout)
     error("creatorapi.async.luv.run_until: must not run inside a coroutine (nor a uv callback)", 2)
   end
   local deadline = timeout and uv.hrtime() + timeout * 1e9
+  local ran = false
   while not pred() do
     if deadline and uv.hrtime() > deadline then return false, "timeout" end
+    ran = true
     if not uv.run("once") and not pred() then
       return false, "nothing pending on the uv loop"
     end
   end
+  -- Handles closed by the last callbacks (a sleep's timer, a finished
+  -- transfer's polls) have their close callbacks pending until the next loop
+  -- iteration. Run it: luv 1.44 (Debian 12) crashes in lua_close when a close
+  -- is still pending then (docs/async.md).
+  if ran then uv.run("nowait") end
   return true
 end
 
