@@ -88,13 +88,17 @@ TASK_SPECS := spec/core_retry_spec.lua spec/core_client_spec.lua spec/core_downl
   spec/fault_matrix_spec.lua spec/workflow_spec.lua spec/creativault_spec.lua spec/keyapi_spec.lua \
   spec/paging_spec.lua spec/budget_spec.lua
 
+# The six runs go two at a time (TEST_JOBS=1: one after another); each run's
+# output is printed whole, in this order (tools/run_lanes.sh).
+TEST_JOBS ?= 2
 test: deps all
-	$(LUA) $(BUSTED) spec
-	$(LUAJIT) $(BUSTED) --tags=jit spec
-	CREATORAPI_IN_TASKS=curl $(LUA) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)
-	CREATORAPI_IN_TASKS=luv $(LUA) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)
-	CREATORAPI_IN_TASKS=curl $(LUAJIT) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)
-	CREATORAPI_IN_TASKS=luv $(LUAJIT) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)
+	@sh tools/run_lanes.sh $(TEST_JOBS) \
+	  'Lua 5.4 suite|$(LUA) $(BUSTED) spec' \
+	  'LuaJIT suite|$(LUAJIT) $(BUSTED) --tags=jit spec' \
+	  'in tasks, curl, Lua 5.4|CREATORAPI_IN_TASKS=curl $(LUA) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)' \
+	  'in tasks, luv, Lua 5.4|CREATORAPI_IN_TASKS=luv $(LUA) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)' \
+	  'in tasks, curl, LuaJIT|CREATORAPI_IN_TASKS=curl $(LUAJIT) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)' \
+	  'in tasks, luv, LuaJIT|CREATORAPI_IN_TASKS=luv $(LUAJIT) $(BUSTED) --helper=spec/support/in_tasks.lua $(TASK_SPECS)'
 
 # The demo: quickstart (search + a KeyAPI page), then the collection workflow
 # (submit → wait with progress → rows → XLSX export → download) with the
