@@ -5,25 +5,11 @@
 local mock = require "support.mock"
 local cli = require "support.cli"
 local core = require "creatorapi.core"
+local wc_widths = require("support.columns").widths
 
 local function lines(s)
   local out = {}
   for l in s:gmatch("[^\n]+") do out[#out + 1] = l end
-  return out
-end
-
--- Display width of each line by `wc -L` (GNU coreutils, wcwidth of the locale).
-local function wc_widths(ls)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "wb"))
-  f:write(table.concat(ls, "\n"), "\n")
-  f:close()
-  local p = assert(io.popen("while IFS= read -r l; do printf '%s\\n' \"$l\" | LC_ALL=C.UTF-8 wc -L; done < "
-    .. cli.quote(path)))
-  local out = {}
-  for n in p:lines() do out[#out + 1] = tonumber(n) end
-  p:close()
-  os.remove(path)
   return out
 end
 
