@@ -171,9 +171,9 @@ function Writer:row(row)
   if f == "jsonl" then
     self:write(core.json_encode(project(self, row)), "\n")
   elseif f == "json" then
-    local text = core.json_encode(project(self, row))
-    if self.single then self:write(text, "\n")
-    else self:write(self.n == 1 and "[\n" or ",\n", text) end
+    local encoded = core.json_encode(project(self, row))
+    if self.single then self:write(encoded, "\n")
+    else self:write(self.n == 1 and "[\n" or ",\n", encoded) end
   elseif f == "csv" then
     if not self.cols then
       self.cols = choose_columns(self, row)
