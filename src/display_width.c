@@ -50,6 +50,17 @@ static void cra_utf8_locale_init(void) {
   }
 }
 
+/* The locale lives as long as the library: freed when the .so is unloaded
+ * (lua_close dlcloses C modules) or the process exits. */
+#if defined(__GNUC__)
+__attribute__((destructor)) static void cra_utf8_locale_free(void) {
+  if (cra_utf8_locale != (locale_t)0) {
+    freelocale(cra_utf8_locale);
+    cra_utf8_locale = (locale_t)0;
+  }
+}
+#endif
+
 /* Length of the UTF-8 sequence at p (1 for an invalid byte) and its columns.
  * With a locale, must run between uselocale(cra_utf8_locale) and its undo. */
 static size_t cra_next_char(const char *p, size_t left, int have_locale, int *cols) {
