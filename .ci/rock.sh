@@ -26,7 +26,7 @@ LUA_CPATH="$tree/5.1/lib/lua/5.1/?.so" \
   LUA_CPATH="$tree/5.4/lib/lua/5.4/?.so;;" "$tree/5.4/bin/creatorapi" --version)
 
 # The specs that need no host loop (JSON codec, validation, paging, budget,
-# cost, unknown names, credentials), on the installed 5.1 and 5.3 rocks. The
+# cost, unknown names, credentials, display width), on the installed 5.1 and 5.3 rocks. The
 # mock is the one `make` built.
 export CREATORAPI_MOCK_BIN="${CREATORAPI_MOCK_BIN:-$PWD/build/creatorapi-mock}"
 [ -x "$CREATORAPI_MOCK_BIN" ] || make mock
@@ -36,7 +36,7 @@ for v in 5.1 5.3; do
   LUA_CPATH="$tree/$v/lib/lua/$v/?.so;;" \
     "lua$v" /usr/bin/busted -o plainTerminal spec/json_spec.lua spec/validate_spec.lua \
       spec/paging_spec.lua spec/cost_spec.lua spec/max_items_spec.lua spec/budget_spec.lua \
-      spec/unknown_params_spec.lua spec/credentials_spec.lua spec/release_spec.lua
+      spec/unknown_params_spec.lua spec/credentials_spec.lua spec/release_spec.lua spec/display_width_spec.lua
 done
 
 sh .ci/readme_install.sh

@@ -545,11 +545,49 @@ function KeyAPI:each_influencer(params, opts) end
 ---@return creatorapi.Error|nil
 function KeyAPI:get(path, params) end
 
+--- Terminal columns of UTF-8 text (the C library's wcwidth; docs/api.md "Text width").
+---@class creatorapi.Text
+---@field locale string|false the locale wcwidth runs under ("C.UTF-8"); false: one column per code point
+local Text = {}
+
+--- Display columns of s (invalid bytes 1 each, control characters 0).
+---@param s string
+---@return integer
+function Text.width(s) end
+
+--- s cut to at most `width` columns, ending in `tail` ("…") when cut; never splits a character.
+---@param s string
+---@param width integer
+---@param tail? string
+---@return string text
+---@return integer columns
+function Text.truncate(s, width, tail) end
+
+--- s padded with spaces to `width` columns (align "right": spaces on the left).
+---@param s string
+---@param width integer
+---@param align? "left"|"right"
+---@return string
+function Text.pad(s, width, align) end
+
+--- s with every control character (tab, newline, NUL, DEL, C1) replaced by a space.
+---@param s string
+---@return string
+function Text.clean(s) end
+
+--- One table line: cells cut and padded to their widths, joined by sep ("  "), trailing spaces dropped.
+---@param cells string[]
+---@param widths integer[]
+---@param opts? { align?: table<integer, "left"|"right">, sep?: string, tail?: string, truncate?: boolean }
+---@return string
+function Text.row(cells, widths, opts) end
+
 ---@class creatorapi
 ---@field VERSION string
 ---@field null lightuserdata JSON null (the same value as cjson.null)
 ---@field json { decode: fun(s: string, max_depth?: integer): any, encode: fun(v: any, max_depth?: integer): string|nil, string? }
 ---@field webhook table
+---@field text creatorapi.Text
 ---@field errors table
 ---@field async table
 local creatorapi = {}

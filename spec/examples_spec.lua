@@ -11,6 +11,8 @@ end
 -- The interpreter the suite runs under (make asan uses an instrumented one).
 local LUA = os.getenv("CREATORAPI_LUA") or "lua5.4"
 
+local widths = require("support.columns").widths
+
 local function tmpdir()
   local out = run("mktemp -d")
   return (out:match("^(%S+)"))
@@ -30,6 +32,24 @@ describe("examples", function()
     for _ in out:gmatch("\n%d+%s+@") do ranked = ranked + 1 end
     assert.equal(20, ranked, out)                  -- 10 creators + 10 KeyAPI rows
     assert.is_nil(out:find("%d%.0%s"), out)       -- no "150000.0"
+  end)
+
+  it("quickstart lines up Japanese nicknames and emoji by display width", function()
+    local out, code = run("sh examples/run-with-mock.sh " .. LUA .. " examples/quickstart.lua JP")
+    assert.equal(0, code, out)
+    local tables, cur = {}, nil
+    for l in out:gmatch("[^\n]+") do
+      if l:find("^#%s") then cur = { l }; tables[#tables + 1] = cur
+      elseif cur and l:find("^%d+%s+@") then cur[#cur + 1] = l
+      else cur = nil end
+    end
+    assert.equal(2, #tables, out)
+    assert.truthy(out:find("🌸", 1, true), out)              -- the mock's JP nicknames: kana + emoji
+    for _, t in ipairs(tables) do
+      assert.equal(11, #t, out)
+      local w = widths(t)                                    -- numbers right-aligned: every line as wide
+      for i = 2, #t do assert.equal(w[1], w[i], table.concat(t, "\n")) end
+    end
   end)
 
   it("search_to_csv writes exactly max_items rows", function()

@@ -5,6 +5,7 @@
  *   json (json.h), context (context.c: prepare/parse/decide), curl_engine
  *   (curl_engine.c), limiter (limiter.c), errors (error.c), encode_query
  *   (query.c), hmac/sha256 (hmac.c), sleep/monotonic (util.c),
+ *   display_width/truncate_width (display_width.c),
  *   redis/resp_reader/resp_command (redis.c), sqlite_store (sqlite_store.c), _VERSION, curl_version.
  *
  * Re-entrant: busted's insulate() drops package.loaded and requires the
@@ -18,6 +19,7 @@
 
 #include "context.h"
 #include "curl_engine.h"
+#include "display_width.h"
 #include "download_sink.h"
 #include "error.h"
 #include "hmac.h"
@@ -78,6 +80,7 @@ int luaopen_creatorapi_core(lua_State *L) {
   cra_hmac_open(L);
   cra_part_file_open(L);
   cra_util_open(L);
+  cra_display_width_open(L);
   cra_http_response_open(L);
   cra_redis_open(L);
   cra_sqlite_store_open(L);

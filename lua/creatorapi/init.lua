@@ -15,6 +15,8 @@ local M = {
   null = core.null,
   errors = require "creatorapi.errors",
   webhook = require "creatorapi.webhook",
+  --- Terminal columns of UTF-8 text (wcwidth): width, truncate, pad, row.
+  text = require "creatorapi.text",
 }
 
 --- Concurrency on the current host's loop (see creatorapi.async), loaded on

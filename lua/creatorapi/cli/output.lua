@@ -10,6 +10,7 @@
 -- only; csv: those first, then every other key of the first row, sorted).
 -- Nested values are written as compact JSON; JSON null is an empty cell.
 local core = require "creatorapi.core"
+local text = require "creatorapi.text"
 
 local M = {}
 
@@ -44,26 +45,13 @@ function M.thousands(v)
   return sign .. int .. rest
 end
 
---- Display width of a string. core.display_width when the core has it;
---- otherwise one column per UTF-8 code point (wide East Asian characters and
---- most emoji take two columns on a terminal: their rows come out narrower).
-function M.width(s)
-  if core.display_width then return core.display_width(s) end
-  local _, n = s:gsub("[^\128-\191]", "")
-  return n
-end
+--- Display width of a string (creatorapi.text: the C library's wcwidth).
+M.width = text.width
 
--- Cuts s to at most w display columns (code points without display_width), adding "…".
-local function cut(s, w)
-  if M.width(s) <= w then return s end
-  local out, used = {}, 0
-  for ch in s:gmatch("[\1-\127\194-\244][\128-\191]*") do
-    local cw = M.width(ch)
-    if used + cw > w - 1 then break end
-    out[#out + 1] = ch
-    used = used + cw
-  end
-  return table.concat(out) .. "…"
+-- A table cell: control characters replaced (a cell stays on its line), cut
+-- to MAX_CELL columns with "…".
+local function table_cell(v)
+  return (text.truncate(text.clean(M.cell(v, true)), M.MAX_CELL))
 end
 
 --- The value at a dotted path ("seed.username") of a row.
@@ -129,7 +117,7 @@ function M.new(opts)
   return setmetatable({
     format = opts.format or "jsonl", fields = opts.fields, columns = opts.columns,
     out = opts.out or io.stdout, single = opts.single, before = opts.before_write,
-    n = 0, buffer = {}, cols = nil, widths = nil, numeric = nil, sample = opts.sample or M.TABLE_SAMPLE,
+    n = 0, buffer = {}, cols = nil, widths = nil, align = nil, sample = opts.sample or M.TABLE_SAMPLE,
   }, Writer)
 end
 
@@ -149,35 +137,30 @@ local function project(self, row)
   return out
 end
 
--- Table: sizes the columns from the buffered rows and writes them with the header.
+-- Table: sizes the columns from the buffered rows and writes them with the
+-- header; cells are padded to display columns (text.row), numbers on the right.
 local function table_flush(self)
   local rows = self.buffer
   self.buffer = {}
   if not self.cols then
     self.cols = choose_columns(self, rows[1])
-    self.widths, self.numeric = {}, {}
+    self.widths, self.align = {}, {}
     for i, c in ipairs(self.cols) do
-      local w, numeric = M.width(c), true
+      local w, numeric = M.width(text.clean(c)), true
       for _, r in ipairs(rows) do
         local v = M.pick(r, c)
         if v ~= nil and v ~= null and type(v) ~= "number" then numeric = false end
-        local cw = M.width(cut(M.cell(v, true), M.MAX_CELL))
+        local cw = M.width(table_cell(v))
         if cw > w then w = cw end
       end
-      self.widths[i], self.numeric[i] = w, numeric
+      self.widths[i], self.align[i] = w, numeric and "right" or nil
     end
-    local head = {}
-    for i, c in ipairs(self.cols) do head[i] = c .. string.rep(" ", self.widths[i] - M.width(c)) end
-    self:write((table.concat(head, "  "):gsub("%s+$", "")), "\n")
+    self:write(text.row(self.cols, self.widths, { truncate = false }), "\n")
   end
   for _, r in ipairs(rows) do
     local line = {}
-    for i, c in ipairs(self.cols) do
-      local s = cut(M.cell(M.pick(r, c), true), M.MAX_CELL)
-      local pad = string.rep(" ", math.max(0, self.widths[i] - M.width(s)))
-      line[i] = self.numeric[i] and (pad .. s) or (s .. pad)
-    end
-    self:write((table.concat(line, "  "):gsub("%s+$", "")), "\n")
+    for i, c in ipairs(self.cols) do line[i] = table_cell(M.pick(r, c)) end
+    self:write(text.row(line, self.widths, { align = self.align, truncate = false }), "\n")
   end
 end
 
@@ -188,9 +171,9 @@ function Writer:row(row)
   if f == "jsonl" then
     self:write(core.json_encode(project(self, row)), "\n")
   elseif f == "json" then
-    local text = core.json_encode(project(self, row))
-    if self.single then self:write(text, "\n")
-    else self:write(self.n == 1 and "[\n" or ",\n", text) end
+    local encoded = core.json_encode(project(self, row))
+    if self.single then self:write(encoded, "\n")
+    else self:write(self.n == 1 and "[\n" or ",\n", encoded) end
   elseif f == "csv" then
     if not self.cols then
       self.cols = choose_columns(self, row)
