@@ -38,7 +38,9 @@
  * ~1 100 slow clients that never finish their headers took every slot and
  * /_mock/health went unanswered. Allow many more (one thread each, the fd
  * limit raised to match) and drop a connection idle for 60 s. Loopback
- * clients share one address, so a per-IP limit would starve the tests. */
+ * clients share one address, so a per-IP limit would starve the tests.
+ * The idle timeout restarts on every byte; the header bound that a trickling
+ * client cannot reset lives in mock/connections.c (--header-timeout). */
 #define MOCK_MAX_CONNECTIONS 8192u
 #define MOCK_CONNECTION_LIMITS \
     MHD_OPTION_CONNECTION_LIMIT, (unsigned int)MOCK_MAX_CONNECTIONS, \
@@ -50,25 +52,6 @@ static lua_State *G_L;
 static int G_mod_ref = LUA_NOREF;
 static int G_quiet;
 static volatile sig_atomic_t G_stopping; /* set on SIGTERM/SIGINT: cut delays short */
-static pthread_mutex_t conn_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned long G_connections;
-
-unsigned long mock_connections(void)
-{
-    unsigned long n;
-    pthread_mutex_lock(&conn_lock);
-    n = G_connections;
-    pthread_mutex_unlock(&conn_lock);
-    return n;
-}
-
-void mock_connections_reset(void)
-{
-    pthread_mutex_lock(&conn_lock);
-    G_connections = 0;
-    pthread_mutex_unlock(&conn_lock);
-}
-
 /* ------------------------------------------------------------------ */
 /* Per-request state                                                    */
 
@@ -379,26 +362,13 @@ static void on_completed(void *cls, struct MHD_Connection *con, void **con_cls,
 {
     struct req *r = *con_cls;
     (void)cls;
-    (void)con;
     (void)toe;
+    mock_connection_request_done(con);
     if (r) {
         free(r->uri);
         free(r->body);
         free(r);
         *con_cls = NULL;
-    }
-}
-
-static void on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
-                          enum MHD_ConnectionNotificationCode toe)
-{
-    (void)cls;
-    (void)con;
-    (void)socket_context;
-    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-        pthread_mutex_lock(&conn_lock);
-        G_connections++;
-        pthread_mutex_unlock(&conn_lock);
     }
 }
 
@@ -483,6 +453,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 
     if (!r->started) {
         r->started = 1;
+        mock_connection_headers_done(con);
         /* Fault hook that runs before the body is read. */
         MHD_get_connection_values(con, MHD_HEADER_KIND, collect_header, &h);
         c.fn = "early";
@@ -598,7 +569,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *con, const c
 static const char *const value_flags[] = {
     "host", "port", "lua-dir", "seed", "time-scale", "webhook-secret", "rate-limit",
     "daily-quota", "credits", "tls-cert", "tls-key", "file-url-ttl", "webhook-retries",
-    "keyapi-rate-limit", NULL
+    "keyapi-rate-limit", "header-timeout", NULL
 };
 static const char *const bool_flags[] = {
     "quiet", "string-values", "allow-insecure-webhooks", NULL
@@ -612,6 +583,7 @@ static void usage(FILE *f)
           "                       [--webhook-retries N] [--file-url-ttl SECONDS]\n"
           "                       [--rate-limit N] [--daily-quota N] [--credits N]\n"
           "                       [--keyapi-rate-limit N] [--tls-cert PEM --tls-key PEM]\n"
+          "                       [--header-timeout SECONDS]\n"
           "Defaults: --host 127.0.0.1 --port 12111; see docs/mock.md.\n", f);
 }
 
@@ -668,7 +640,8 @@ static int load_lua(lua_State *L, const char *dir)
 int main(int argc, char **argv)
 {
     const char *host = "127.0.0.1", *port_s = "12111", *lua_dir = NULL;
-    const char *tls_cert = NULL, *tls_key = NULL;
+    const char *tls_cert = NULL, *tls_key = NULL, *header_timeout_s = NULL;
+    double header_timeout = MOCK_HEADER_TIMEOUT_DEFAULT;
     char *cert_pem = NULL, *key_pem = NULL;
     struct sockaddr_storage ss;
     struct addrinfo hints, *ai = NULL;
@@ -745,6 +718,7 @@ int main(int argc, char **argv)
             else if (strcmp(key, "tls-cert") == 0) tls_cert = val;
             else if (strcmp(key, "tls-key") == 0) tls_key = val;
             else if (strcmp(key, "quiet") == 0) G_quiet = 1;
+            else if (strcmp(key, "header-timeout") == 0) header_timeout_s = val;
             for (k = 0; key[k]; k++)
                 if (key[k] == '-')
                     key[k] = '_';
@@ -762,6 +736,17 @@ int main(int argc, char **argv)
         lua_close(L);
         return 2;
     }
+    if (header_timeout_s) {
+        errno = 0;
+        header_timeout = strtod(header_timeout_s, &end);
+        if (errno || end == header_timeout_s || *end || !(header_timeout >= 0 && header_timeout <= 3600)) {
+            fprintf(stderr, "creatorapi-mock: bad --header-timeout '%s' (0 to 3600 seconds)\n",
+                    header_timeout_s);
+            lua_close(L);
+            return 2;
+        }
+    }
+    mock_connections_configure(header_timeout);
     if (!lua_dir)
         lua_dir = getenv("CREATORAPI_MOCK_LUA_DIR");
     if (!lua_dir || !*lua_dir)
@@ -842,7 +827,7 @@ int main(int argc, char **argv)
                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+                             MHD_OPTION_NOTIFY_CONNECTION, mock_on_connection, NULL,
                              MOCK_CONNECTION_LIMITS,
                              MHD_OPTION_HTTPS_MEM_CERT, cert_pem,
                              MHD_OPTION_HTTPS_MEM_KEY, key_pem,
@@ -852,7 +837,7 @@ int main(int argc, char **argv)
                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                              MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
                              MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL,
+                             MHD_OPTION_NOTIFY_CONNECTION, mock_on_connection, NULL,
                              MOCK_CONNECTION_LIMITS,
                              MHD_OPTION_END);
     if (!d) {
@@ -888,6 +873,7 @@ int main(int argc, char **argv)
         if (sig == SIGINT || sig == SIGTERM)
             break;
         mock_run_tick(G_L, G_mod_ref);
+        mock_connections_sweep();
     }
     if (!G_quiet)
         fputs("creatorapi-mock: shutting down\n", stderr);

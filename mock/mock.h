@@ -12,13 +12,29 @@
 #include <pthread.h>
 
 #include <lua.h>
+#include <microhttpd.h>
 
 /* Lua state guard (mock/main.c). */
 extern pthread_mutex_t mock_lua_lock;
 
-/* Connections accepted since start (or since the last /_mock/reset). */
+/* Connections (mock/connections.c): accounting and the header-completion guard. */
+#define MOCK_HEADER_TIMEOUT_DEFAULT 10.0
+/* Seconds a request may take to complete its headers (0: no bound). */
+void mock_connections_configure(double header_timeout);
+/* Connections accepted / shut for slow headers since start or the last /_mock/reset. */
 unsigned long mock_connections(void);
+unsigned long mock_header_timeouts(void);
 void mock_connections_reset(void);
+/* MHD_OPTION_NOTIFY_CONNECTION callback. */
+void mock_on_connection(void *cls, struct MHD_Connection *con, void **socket_context,
+                        enum MHD_ConnectionNotificationCode toe);
+/* First access-handler call of a request / its completion notification. */
+void mock_connection_headers_done(struct MHD_Connection *con);
+void mock_connection_request_done(struct MHD_Connection *con);
+/* Main thread: shuts down connections past the header bound (at most 4x/s). */
+void mock_connections_sweep(void);
+/* Raises the soft RLIMIT_NOFILE to `want` (at most the hard limit). */
+void mock_raise_fd_limit(unsigned long want);
 
 /* Field k of the table at t as a malloc'd copy (len optional) / a number (mock/main.c). */
 char *mock_field_string(lua_State *L, int t, const char *k, size_t *len);
@@ -26,8 +42,6 @@ double mock_field_number(lua_State *L, int t, const char *k, double dflt);
 
 /* One Lua tick: webhook results in, new attempts out (mock/tick.c). */
 void mock_run_tick(lua_State *L, int mod_ref);
-/* Raises the soft RLIMIT_NOFILE to `want` (at most the hard limit). */
-void mock_raise_fd_limit(unsigned long want);
 
 /* host.xlsx(header, rows, sheet_name) → bytes | nil, message (mock/xlsx.c, libxlsxwriter). */
 int mock_l_xlsx(lua_State *L);
