@@ -51,22 +51,23 @@ void mock_connections_configure(double header_timeout)
     pthread_mutex_unlock(&guard_lock);
 }
 
-unsigned long mock_connections(void)
+static unsigned long read_counter(const unsigned long *counter)
 {
     unsigned long n;
     pthread_mutex_lock(&guard_lock);
-    n = G_connections;
+    n = *counter;
     pthread_mutex_unlock(&guard_lock);
     return n;
 }
 
+unsigned long mock_connections(void)
+{
+    return read_counter(&G_connections);
+}
+
 unsigned long mock_header_timeouts(void)
 {
-    unsigned long n;
-    pthread_mutex_lock(&guard_lock);
-    n = G_header_timeouts;
-    pthread_mutex_unlock(&guard_lock);
-    return n;
+    return read_counter(&G_header_timeouts);
 }
 
 void mock_connections_reset(void)
