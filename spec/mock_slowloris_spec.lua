@@ -90,14 +90,14 @@ describe("mock under a slowloris #slow", function()
     assert.equal(20, ok)
     assert.equal(1100, closed)
     local s = m:get_json("/_mock/stats")
-    assert.equal(1100, s.header_timeouts)
+    assert.is_true(s.header_timeouts >= 1100)  -- (a probe delayed past 2 s on a loaded machine would add one)
     assert.equal(20, health_probes(m, 20))
   end)
 
   it("leaves a request alone once its headers are in, however long the answer takes", function()
-    m = mock.start{ "--header-timeout", "1", "--quiet" }
+    m = mock.start{ "--header-timeout", "2", "--quiet" }
     assert.equal('{"ok":true,"pending":1}',
-      m:curl("POST", "/_mock/faults", '{"kind":"delay","delay":3,"path":"/openapi/v1/creators/tiktok/search"}'))
+      m:curl("POST", "/_mock/faults", '{"kind":"delay","delay":4.5,"path":"/openapi/v1/creators/tiktok/search"}'))
     local p = assert(io.popen("curl -s -m 20 -o /dev/null -w '%{http_code}' -X POST -d '{}' '"
       .. m.url .. "/openapi/v1/creators/tiktok/search'"))
     local code = p:read("*a")
