@@ -53,6 +53,12 @@ static int h_connections(lua_State *L)
     return 1;
 }
 
+static int h_header_timeouts(lua_State *L)
+{
+    lua_pushinteger(L, (lua_Integer)mock_header_timeouts());
+    return 1;
+}
+
 static int h_connections_reset(lua_State *L)
 {
     mock_connections_reset();
@@ -145,6 +151,7 @@ void mock_host_open(lua_State *L)
         {"monotonic", h_monotonic},
         {"connections", h_connections},
         {"connections_reset", h_connections_reset},
+        {"header_timeouts", h_header_timeouts},
         {"hmac_sha256", h_hmac_sha256},
         {"sha256", h_sha256},
         {"random_hex", h_random_hex},

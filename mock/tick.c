@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 
 #include <lauxlib.h>
 
@@ -115,12 +114,3 @@ void mock_run_tick(lua_State *L, int mod_ref)
     }
 }
 
-
-void mock_raise_fd_limit(unsigned long want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
-        return;
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
-}

@@ -34,6 +34,7 @@ local function stats()
   for _ in pairs(S.tasks) do tasks = tasks + 1 end
   return json.obj(
     "connections", host.connections(),
+    "header_timeouts", host.header_timeouts(),
     "requests", S.requests,
     "paths", M.map_obj(S.paths),
     "statuses", M.map_obj(S.statuses),
