@@ -117,6 +117,7 @@ build = {
     ["creatorapi.limiter.redis"] = "lua/creatorapi/limiter/redis.lua",
     ["creatorapi.limiter.shdict"] = "lua/creatorapi/limiter/shdict.lua",
     ["creatorapi.paging"] = "lua/creatorapi/paging.lua",
+    ["creatorapi.quota"] = "lua/creatorapi/quota.lua",
     ["creatorapi.request_loop"] = "lua/creatorapi/request_loop.lua",
     ["creatorapi.shape"] = "lua/creatorapi/shape.lua",
     ["creatorapi.store.memory"] = "lua/creatorapi/store/memory.lua",

@@ -36,7 +36,8 @@ for v in 5.1 5.3; do
   LUA_CPATH="$tree/$v/lib/lua/$v/?.so;;" \
     "lua$v" /usr/bin/busted -o plainTerminal spec/json_spec.lua spec/validate_spec.lua \
       spec/paging_spec.lua spec/cost_spec.lua spec/max_items_spec.lua spec/budget_spec.lua \
-      spec/unknown_params_spec.lua spec/credentials_spec.lua spec/release_spec.lua
+      spec/unknown_params_spec.lua spec/credentials_spec.lua spec/release_spec.lua \
+      spec/daily_quota_spec.lua
 done
 
 sh .ci/readme_install.sh
