@@ -112,7 +112,8 @@ rock-mock:
 	  $(CC) $(CFLAGS) -std=c99 -D_GNU_SOURCE $(LUA54_CFLAGS) $(DEP_CFLAGS) -DMOCK_LUA_DIR='"$(ROCK_PREFIX)/mock/lua"' \
 	    -o $(ROCK_OUT)/creatorapi-mock $(MOCK_SRC) $(MOCK_LIBS) || exit 1; \
 	else \
-	  sed 's|@NEEDS@|$(MOCK_NEEDS)|g' mock/rock/missing.sh > $(ROCK_OUT)/creatorapi-mock && chmod 755 $(ROCK_OUT)/creatorapi-mock; \
+	  sed 's|@NEEDS@|$(MOCK_NEEDS)|g' mock/rock/missing.sh > $(ROCK_OUT)/creatorapi-mock || exit 1; \
+	  chmod 755 $(ROCK_OUT)/creatorapi-mock; \
 	  echo "creatorapi: WARNING: installing without the mock API (creatorapi-mock): it needs $(MOCK_NEEDS)" >&2; \
 	  sed 's/^/  /' $(ROCK_OUT)/probe.log | head -n 3 >&2; \
 	fi
@@ -127,7 +128,7 @@ deps:
 # under Lua 5.4 and LuaJIT.
 TASK_SPECS := spec/core_retry_spec.lua spec/core_client_spec.lua spec/core_download_spec.lua \
   spec/fault_matrix_spec.lua spec/workflow_spec.lua spec/creativault_spec.lua spec/keyapi_spec.lua \
-  spec/paging_spec.lua spec/budget_spec.lua
+  spec/paging_spec.lua spec/budget_spec.lua spec/daily_quota_spec.lua
 
 test: deps all
 	$(LUA) $(BUSTED) spec

@@ -147,6 +147,25 @@ describe("daily request quota (mock API) #jit", function()
       cv:close()
     end)
 
+    it("counts what was sent, not what the budget or validation refused", function()
+      local cv = cv_client(m, { max_daily_requests = 10, max_credits = 3, retry_base = 0.01, retry_cap = 0.02 })
+      local n0 = sent(m)
+      local _, verr = cv:search_tiktok{ size = 0 }                       -- validation: nothing sent
+      assert.equal("validation", verr.kind)
+      local _, berr = cv:search_tiktok{ size = 100 }                     -- budget: nothing sent
+      assert.equal("budget", berr.kind)
+      assert.equal(0, cv:stats().daily_requests)
+      -- an attempt without an answer may have been billed: its retry does not fit the budget
+      m:curl("POST", "/_mock/faults", '{"kind":"truncate","path":"/openapi/v1/creators/tiktok/search","count":10}')
+      local res, err = cv:search_tiktok{ size = 3, service_level = "S1" }
+      m:curl("DELETE", "/_mock/faults")
+      assert.is_nil(res)
+      assert.equal(1, err.attempts)
+      assert.equal(n0 + 1, sent(m))
+      assert.equal(1, cv:stats().daily_requests)
+      cv:close()
+    end)
+
     it("rejects a cap that is not a whole number >= 0", function()
       for _, bad in ipairs({ -1, 1.5, math.huge }) do
         assert.has_error(function() cv_client(m, { max_daily_requests = bad }) end,

@@ -372,8 +372,7 @@ local function retry_gate(self, req, g, counted)
     if not g.token or e.status then return true end  -- no budget, or an error answer: not billed
     self._ledger:settle(g.token, g.worst)
     g.token = self._ledger:reserve(g.worst, "a retry after an attempt without an answer")
-    if not g.token then
-      self._quota:untake()
+    if not g.token then   -- not sent: count_request sets the quota's count to the attempts made
       log(self, "warn", "no retry of %s %s: the budget cannot cover it", req.method, req.path)
     end
     return g.token ~= nil

@@ -67,11 +67,6 @@ function Quota:take(server_counts)
   return true
 end
 
---- untake(): the request counted by the last take() was not sent after all.
-function Quota:untake()
-  if self.sent > 0 then self.sent = self.sent - 1 end
-end
-
 --- settle(attempts, taken): the request made `attempts` attempts and take()
 --- counted `taken`; the count becomes what was really sent (a transport resend
 --- on a dead kept-alive connection counts, a request refused before sending does not).
