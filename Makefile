@@ -77,6 +77,48 @@ $(MOCK_BIN): $(MOCK_SRC) $(MOCK_HDR) Makefile
 	  -DMOCK_LUA_DIR='"$(CURDIR)/mock/lua"' $(EXTRA_CFLAGS) -o $@ $(MOCK_SRC) \
 	  $(EXTRA_LDFLAGS) -lmicrohttpd $(LUA54_LIBS) -lcurl -lcrypto -lxlsxwriter -lpthread -lm -ldl
 
+# The rock (build.type "make" in creatorapi-*.rockspec): luarocks runs
+# `make rock` with CC, CFLAGS, LIBFLAG, LUA_INCDIR (the Lua the rock is for),
+# ROCK_PREFIX (the rock's own directory in the tree), DEP_INCDIRS/DEP_LIBDIRS
+# (its external_dependencies), then build.install copies build/rock/*. The core
+# is rebuilt every time (one tree may hold 5.1 and 5.4 builds); the mock always
+# embeds Lua 5.4 and reads its handlers from $(ROCK_PREFIX)/mock/lua (the
+# rockspec's copy_directories). Without the mock's libraries (mock/rock/probe.c
+# does not link) the rock gets mock/rock/missing.sh instead, and a warning.
+ROCK_OUT    := $(BUILD)/rock
+LUA_INCDIR  ?= /usr/include/lua5.4
+LIBFLAG     ?= -shared
+CFLAGS      ?= -O2
+ROCK_PREFIX ?= $(CURDIR)
+ROCK_DEFS   := -fPIC -D_GNU_SOURCE -DSIMDJSON_THREADS_ENABLED=1 -fvisibility=hidden -Isrc -I$(LUA_INCDIR) $(DEP_INCDIRS) $(DEP_CFLAGS)
+MOCK_LIBS   := -lmicrohttpd $(LUA54_LIBS) -lcurl -lcrypto -lxlsxwriter -lpthread -lm -ldl
+MOCK_NEEDS  := libmicrohttpd-dev liblua5.4-dev libcurl4-openssl-dev libssl-dev libxlsxwriter-dev
+
+.PHONY: rock rock-core rock-mock
+rock: rock-core rock-mock
+
+rock-core:
+	rm -rf $(ROCK_OUT)/creatorapi $(ROCK_OUT)/obj && mkdir -p $(ROCK_OUT)/creatorapi $(ROCK_OUT)/obj
+	for f in $(CORE_CXX); do \
+	  $(CXX) $(CFLAGS) -std=c++17 -fno-exceptions -fno-rtti $(ROCK_DEFS) -c -o $(ROCK_OUT)/obj/$$(basename $$f .cpp).o $$f || exit 1; \
+	done
+	$(CC) $(CFLAGS) -std=c99 $(ROCK_DEFS) -o $(ROCK_OUT)/creatorapi/core.so $(CORE_SRC) $(ROCK_OUT)/obj/*.o \
+	  $(LIBFLAG) $(DEP_LIBDIRS) $(DEP_LIBS)
+
+rock-mock:
+	@mkdir -p $(ROCK_OUT) && rm -f $(ROCK_OUT)/creatorapi-mock
+	@if $(CC) $(LUA54_CFLAGS) $(DEP_CFLAGS) -o $(ROCK_OUT)/probe mock/rock/probe.c $(MOCK_LIBS) 2>$(ROCK_OUT)/probe.log; then \
+	  echo "$(CC) ... -o $(ROCK_OUT)/creatorapi-mock (handlers: $(ROCK_PREFIX)/mock/lua)"; \
+	  $(CC) $(CFLAGS) -std=c99 -D_GNU_SOURCE $(LUA54_CFLAGS) $(DEP_CFLAGS) -DMOCK_LUA_DIR='"$(ROCK_PREFIX)/mock/lua"' \
+	    -o $(ROCK_OUT)/creatorapi-mock $(MOCK_SRC) $(MOCK_LIBS) || exit 1; \
+	else \
+	  sed 's|@NEEDS@|$(MOCK_NEEDS)|g' mock/rock/missing.sh > $(ROCK_OUT)/creatorapi-mock || exit 1; \
+	  chmod 755 $(ROCK_OUT)/creatorapi-mock; \
+	  echo "creatorapi: WARNING: installing without the mock API (creatorapi-mock): it needs $(MOCK_NEEDS)" >&2; \
+	  sed 's/^/  /' $(ROCK_OUT)/probe.log | head -n 3 >&2; \
+	fi
+	@rm -f $(ROCK_OUT)/probe
+
 # Debian packages the build, tests and demo need; installed when run as root.
 deps:
 	@sh .ci/deps.sh
@@ -86,7 +128,7 @@ deps:
 # under Lua 5.4 and LuaJIT.
 TASK_SPECS := spec/core_retry_spec.lua spec/core_client_spec.lua spec/core_download_spec.lua \
   spec/fault_matrix_spec.lua spec/workflow_spec.lua spec/creativault_spec.lua spec/keyapi_spec.lua \
-  spec/paging_spec.lua spec/budget_spec.lua
+  spec/paging_spec.lua spec/budget_spec.lua spec/daily_quota_spec.lua
 
 # The six runs go two at a time (TEST_JOBS=1: one after another); each run's
 # output is printed whole, in this order (tools/run_lanes.sh).

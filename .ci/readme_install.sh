@@ -28,15 +28,17 @@ done
 
 # Every header the rockspec's external_dependencies name comes from a package
 # of that line (so the line is enough for `luarocks make`, not just installed).
-for h in $(sed -n 's/.*header = "\([^"]*\)".*/\1/p' creatorapi-scm-1.rockspec); do
+# So does every header the mock needs (mock/rock/probe.c; Lua's from lua5.4/).
+for h in $(sed -n 's/.*header = "\([^"]*\)".*/\1/p' creatorapi-scm-1.rockspec) \
+         $(sed -n 's/^#include <\(.*\)>$/\1/p' mock/rock/probe.c | sed 's@^\(lua\.h\|lauxlib\.h\)$@lua5.4/\1@'); do
   f=
   for c in /usr/include/"$h" /usr/include/x86_64-linux-gnu/"$h" /usr/include/*/"$h"; do
     [ -f "$c" ] && { f=$c; break; }
   done
-  [ -n "$f" ] || { echo "rockspec header $h: not found under /usr/include"; exit 1; }
+  [ -n "$f" ] || { echo "header $h (rockspec or mock): not found under /usr/include"; exit 1; }
   pkg=$(dpkg -S "$f" 2>/dev/null | head -n 1 | cut -d: -f1)
   echo " $(echo "$apt" | sed 's/.*apt-get install -y//') " | grep -q " $pkg " \
-    || { echo "rockspec header $h comes from $pkg, which the README apt line lacks"; exit 1; }
+    || { echo "header $h (rockspec or mock) comes from $pkg, which the README apt line lacks"; exit 1; }
 done
 
 rock=$(block install:rock)
@@ -54,4 +56,11 @@ version=$(echo "$out" | tail -n 1)
   || { echo "the installed rock printed '$version', not the version"; exit 1; }
 echo "$out" | grep -qx "creatorapi $version" || { echo "the installed creatorapi command did not print its version"; exit 1; }
 [ -f "$work/home/.luarocks/lib/lua/5.4/creatorapi/core.so" ] || { echo "no 5.4 core.so under ~/.luarocks"; exit 1; }
+
+# The README's one command for the mock, from the installed rock, with the
+# environment of the README's eval line.
+mock=$(block install:mock)
+[ "$mock" = "creatorapi mock" ] || { echo "README: the install:mock block is not 'creatorapi mock': $mock"; exit 1; }
+(cd "$work" && env -u LUA_PATH -u LUA_CPATH -u LUA_PATH_5_4 -u LUA_CPATH_5_4 HOME="$work/home" \
+  sh -eu -c 'eval "$(luarocks --lua-version 5.4 path)"; sh "$1/.ci/installed_mock.sh" "$HOME/.luarocks"' sh "$root")
 echo "README install lines work"

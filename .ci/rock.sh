@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds and installs the rock offline into scratch trees for Lua 5.1, 5.3
 # and 5.4, lints both rockspecs, loads the installed module with each
-# interpreter (and the 5.1 build with LuaJIT), runs the JSON and Lua-layer
+# interpreter (and the 5.1 build with LuaJIT), starts the installed mock with
+# `creatorapi mock` from outside the checkout, runs the JSON and Lua-layer
 # specs on 5.1 and 5.3 against the installed rock, then checks the README's
 # install lines as written (.ci/readme_install.sh).
 set -eu
@@ -24,6 +25,15 @@ LUA_CPATH="$tree/5.1/lib/lua/5.1/?.so" \
 # The installed command (build.install.bin) runs from the tree, outside the checkout.
 (cd / && LUA_PATH="$tree/5.4/share/lua/5.4/?.lua;$tree/5.4/share/lua/5.4/?/init.lua;;" \
   LUA_CPATH="$tree/5.4/lib/lua/5.4/?.so;;" "$tree/5.4/bin/creatorapi" --version)
+# Every rock installs the mock (built against Lua 5.4 whatever the rock's Lua),
+# and `creatorapi mock` starts it from the tree, outside the checkout.
+for v in 5.1 5.3 5.4; do
+  head -c 4 "$tree/$v/bin/creatorapi-mock" | grep -q ELF \
+    || { echo "the $v rock installed no mock binary:"; grep -i -A3 "warning" "$tree/build-$v.log"; exit 1; }
+done
+LUA_PATH="$tree/5.4/share/lua/5.4/?.lua;$tree/5.4/share/lua/5.4/?/init.lua;;" \
+LUA_CPATH="$tree/5.4/lib/lua/5.4/?.so;;" PATH="$tree/5.4/bin:$PATH" \
+  sh .ci/installed_mock.sh "$tree/5.4"
 
 # The specs that need no host loop (JSON codec, validation, paging, budget,
 # cost, unknown names, credentials, display width), on the installed 5.1 and 5.3 rocks. The
@@ -36,7 +46,8 @@ for v in 5.1 5.3; do
   LUA_CPATH="$tree/$v/lib/lua/$v/?.so;;" \
     "lua$v" /usr/bin/busted -o plainTerminal spec/json_spec.lua spec/validate_spec.lua \
       spec/paging_spec.lua spec/cost_spec.lua spec/max_items_spec.lua spec/budget_spec.lua \
-      spec/unknown_params_spec.lua spec/credentials_spec.lua spec/release_spec.lua spec/display_width_spec.lua
+      spec/unknown_params_spec.lua spec/credentials_spec.lua spec/release_spec.lua \
+      spec/daily_quota_spec.lua spec/display_width_spec.lua
 done
 
 sh .ci/readme_install.sh

@@ -17,6 +17,9 @@
 ---@field method? string
 ---@field path? string
 ---@field body_excerpt? string
+---@field resets_at? string kind quota: the next 00:00 UTC (ISO 8601)
+---@field max_daily_requests? integer kind quota: the client's cap, when it refused the call
+---@field daily_requests? integer kind quota: requests this client sent today (UTC)
 
 ---@class creatorapi.Result
 ---@field status integer
@@ -77,6 +80,9 @@
 ---@field last_request_id? string
 ---@field max_credits? number
 ---@field credits_left? number what max_credits still allows
+---@field daily_requests integer requests this client sent today (UTC), retries included
+---@field max_daily_requests? integer
+---@field quota_exhausted boolean the server said today's request quota is used up
 ---@field cache_hits? integer with a cache
 ---@field cache_misses? integer
 ---@field credits_saved? number
@@ -109,6 +115,7 @@ function Client:transport_stats() end
 ---@field low_speed_time? number|false
 ---@field max_body? number
 ---@field max_credits? number|false
+---@field max_daily_requests? number|false
 ---@field max_depth? number
 ---@field max_retries? number
 ---@field max_retry_after? number

@@ -92,6 +92,9 @@ local PRELUDE = [[
 ---@field method? string
 ---@field path? string
 ---@field body_excerpt? string
+---@field resets_at? string kind quota: the next 00:00 UTC (ISO 8601)
+---@field max_daily_requests? integer kind quota: the client's cap, when it refused the call
+---@field daily_requests? integer kind quota: requests this client sent today (UTC)
 
 ---@class creatorapi.Result
 ---@field status integer
@@ -152,6 +155,9 @@ local PRELUDE = [[
 ---@field last_request_id? string
 ---@field max_credits? number
 ---@field credits_left? number what max_credits still allows
+---@field daily_requests integer requests this client sent today (UTC), retries included
+---@field max_daily_requests? integer
+---@field quota_exhausted boolean the server said today's request quota is used up
 ---@field cache_hits? integer with a cache
 ---@field cache_misses? integer
 ---@field credits_saved? number

@@ -13,6 +13,7 @@ local validate = require "creatorapi.validate"
 local request_loop = require "creatorapi.request_loop"
 local budget = require "creatorapi.budget"
 local cost = require "creatorapi.cost"
+local quota = require "creatorapi.quota"
 
 local M = {}
 
@@ -25,7 +26,7 @@ local OPTION_TYPES = {
   max_retries = "number", retry_base = "number", retry_cap = "number",
   max_retry_after = "number", rate_limit = "table|false",
   low_speed_limit = "number|false", low_speed_time = "number|false",
-  max_credits = "number|false", logger = "function",
+  max_credits = "number|false", max_daily_requests = "number|false", logger = "function",
   transport = "string", shared_dict = "string", cosocket = "table",
   store = "table", cache = "table",
   unknown_params = "string",
@@ -33,7 +34,7 @@ local OPTION_TYPES = {
 
 -- Options that stay in the Lua layer (not passed to the C context).
 local LUA_ONLY = {
-  max_credits = true, logger = true, rate_limit = true,
+  max_credits = true, max_daily_requests = true, logger = true, rate_limit = true,
   transport = true, shared_dict = true, cosocket = true, store = true, cache = true,
   unknown_params = true,
 }
@@ -208,6 +209,11 @@ function M.new(class, where, opts, defaults)
     error(string.format("%s: option max_credits must be a finite number >= 0 or false, got %s", where,
       tostring(mc)), 3)
   end
+  local md = opts.max_daily_requests
+  if type(md) == "number" and not (md >= 0 and md < math.huge and md == math.floor(md)) then
+    error(string.format("%s: option max_daily_requests must be an integer >= 0 or false, got %s", where,
+      tostring(md)), 3)
+  end
   local cfg = { dialect = defaults.dialect }
   for k in pairs(OPTION_TYPES) do
     if not LUA_ONLY[k] then cfg[k] = opts[k] end
@@ -238,6 +244,7 @@ function M.new(class, where, opts, defaults)
     _max_credits = opts.max_credits or nil,
     _store = store, _cache = cache,
     _ledger = opts.max_credits and budget.new(opts.max_credits) or nil,
+    _quota = quota.new(opts.max_daily_requests or nil),
     _unknown_params = opts.unknown_params or "error",
     _logger = opts.logger or env_logger(),
     _secrets = { opts.api_key and #opts.api_key >= 4 and opts.api_key or nil },
@@ -351,6 +358,37 @@ local function from_cache(self, req, charge)
   return res
 end
 
+-- The gate asked before each retry (creatorapi.request_loop): a retry is a
+-- request, so it needs room under the daily quota (creatorapi.quota); with a
+-- budget, a retry after an attempt without an answer must fit in what is left
+-- (the attempt may have been billed). `g` = { token, worst, taken }.
+local function retry_gate(self, req, g, counted)
+  return function(e)
+    if not self._quota:take(counted) then
+      log(self, "warn", "no retry of %s %s: the daily request cap cannot cover it", req.method, req.path)
+      return false
+    end
+    g.taken = g.taken + 1
+    if not g.token or e.status then return true end  -- no budget, or an error answer: not billed
+    self._ledger:settle(g.token, g.worst)
+    g.token = self._ledger:reserve(g.worst, "a retry after an attempt without an answer")
+    if not g.token then   -- not sent: count_request sets the quota's count to the attempts made
+      log(self, "warn", "no retry of %s %s: the budget cannot cover it", req.method, req.path)
+    end
+    return g.token ~= nil
+  end
+end
+
+-- After a request: count its attempts, and note a server that said the daily
+-- quota is used up (42902, or an answer with quota_remaining 0).
+local function count_request(self, res, err, g, counted)
+  local q = self._quota
+  q:settle((res or err).attempts, g.taken)
+  if not counted then return end
+  if err and err.kind == "quota" and err.status then q:exhausted() end
+  if res and type(res.meta) == "table" and res.meta.quota_remaining == 0 then q:exhausted() end
+end
+
 --- Sends one validated request and records its accounting. A request that
 --- can spend credits (`req.billed`, worst case `req.cost`) is refused with a
 --- `budget` error, unsent, when its worst case could pass `max_credits`.
@@ -375,17 +413,22 @@ function M.send(self, req, charge)
   end
   local token, berr = reserve(self, req)
   if token == false or berr then return nil, berr end
-  local worst = req.cost
+  local counted = req.auth ~= "none"             -- the server's daily quota counts authenticated calls
+  local qok, qerr = self._quota:take(counted)
+  if not qok then
+    if token then self._ledger:release(token) end
+    st.errors = st.errors + 1
+    log(self, "warn", "%s %s: %s", req.method, req.path, qerr.message)
+    return nil, qerr
+  end
+  local g = { token = token, worst = req.cost, taken = 1 }
   req.billed, req.cost, req.cost_detail = nil, nil, nil
   st.requests = st.requests + 1
   local t0 = self._logger and core.monotonic()
-  local res, err = self._loop:request(req, token and function(e)
-    if e.status then return true end                 -- an error answer: not billed
-    self._ledger:settle(token, worst)                -- no answer: the attempt may have been billed
-    token = self._ledger:reserve(worst, "a retry after an attempt without an answer")
-    if not token then log(self, "warn", "no retry of %s %s: the budget cannot cover it", req.method, req.path) end
-    return token ~= nil
-  end)
+  local res, err = self._loop:request(req, retry_gate(self, req, g, counted))
+  count_request(self, res, err, g, counted)
+  token = g.token
+  local worst = g.worst
   if not res then
     if token then
       if err.status then self._ledger:release(token) else self._ledger:settle(token, worst) end
@@ -471,6 +514,9 @@ function M.base_methods(class)
       out.cache_rejected, out.cache_unavailable = c.rejected, c.unavailable
     end
     if self._ledger then out.credits_left = self._ledger:left() end
+    local q = self._quota:state()
+    out.daily_requests, out.max_daily_requests, out.quota_exhausted =
+      q.daily_requests, q.max_daily_requests, q.quota_exhausted
     return out
   end
 

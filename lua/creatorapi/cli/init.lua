@@ -20,7 +20,7 @@ local workflows = require "creatorapi.cli.workflows"
 local M = {}
 
 --- The parser (exposed for the specs' --help checks).
-function M.parser(root)
+function M.parser(root, bin_dir)
   local p = argparse("creatorapi", "CreatiVault and KeyAPI from the shell (creatorapi " ..
     creatorapi.VERSION .. ").")
     :epilog("Every API command takes --help. Credentials: $CREATIVAULT_API_KEY, $CREATIVAULT_USER_IDENTITY, " ..
@@ -40,7 +40,7 @@ function M.parser(root)
   local ka = p:command("keyapi", "KeyAPI TikTok analytics (1 credit per request)")
   endpoints.add(ka, "keyapi", require("creatorapi.keyapi"), runner.run_endpoint)
   workflows.add_raw(ka, endpoints.PROVIDERS.keyapi)
-  local_tools.add_mock(p, root)
+  local_tools.add_mock(p, root, bin_dir)
   local_tools.add_webhook(p)
   return p
 end
@@ -54,7 +54,7 @@ end
 --- Runs the command line `argv` (a list of strings); returns the exit code.
 function M.main(argv, opts)
   opts = opts or {}
-  local parser = M.parser(opts.root)
+  local parser = M.parser(opts.root, opts.bin_dir)
   local args_list = {}
   for i = 1, #argv do args_list[i] = argv[i] end
   local ok, args = parser:pparse(args_list)

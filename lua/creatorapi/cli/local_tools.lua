@@ -22,7 +22,6 @@ local function exists(path)
   return f ~= nil
 end
 
---- The mock binary: $CREATORAPI_MOCK_BIN, the checkout's build/, or creatorapi-mock on $PATH.
 -- --tolerance: seconds a delivery's signed timestamp may be off, or "false".
 local function tolerance_option(cmd)
   cmd:option("--tolerance", "seconds the signed timestamp may differ from the clock (default 300; false: no check)")
@@ -35,10 +34,13 @@ local function tolerance_option(cmd)
     end)
 end
 
-function M.mock_bin(root)
+--- The mock binary: $CREATORAPI_MOCK_BIN, the checkout's build/, the one
+--- installed with the rock next to this command (`bin_dir`), or creatorapi-mock on $PATH.
+function M.mock_bin(root, bin_dir)
   local env = os.getenv("CREATORAPI_MOCK_BIN")
   if env and env ~= "" then return env end
   if root and exists(root .. "/build/creatorapi-mock") then return root .. "/build/creatorapi-mock" end
+  if bin_dir and exists(bin_dir .. "/creatorapi-mock") then return bin_dir .. "/creatorapi-mock" end
   return "creatorapi-mock"
 end
 
@@ -53,7 +55,7 @@ function M.env_lines(url)
   }
 end
 
-function M.add_mock(parser, root)
+function M.add_mock(parser, root, bin_dir)
   local cmd = parser:command("mock", "start the bundled mock API and print the environment lines for it")
   cmd:option("--port", "TCP port (0 = any free port)"):default("12111"):argname("<n>")
   cmd:option("--host", "address to bind"):default("127.0.0.1"):argname("<addr>")
@@ -63,7 +65,7 @@ function M.add_mock(parser, root)
     "Paste the export lines into another shell, or: creatorapi mock > mock.env & sleep 1; . ./mock.env")
   cmd:action(function(args)
     args._run = function()
-      local parts = { quote(M.mock_bin(root)), "--port", quote(args.port), "--host", quote(args.host) }
+      local parts = { quote(M.mock_bin(root, bin_dir)), "--port", quote(args.port), "--host", quote(args.host) }
       for _, f in ipairs(args.mock_flags or {}) do parts[#parts + 1] = quote(f) end
       local p = io.popen("echo $$; exec " .. table.concat(parts, " "), "r")
       local pid = p:read("*l")
@@ -71,7 +73,7 @@ function M.add_mock(parser, root)
       local url = first and first:match("^listening on (%S+)")
       if not url then
         p:close()
-        io.stderr:write("creatorapi: the mock did not start (", M.mock_bin(root), ")\n")
+        io.stderr:write("creatorapi: the mock did not start (", M.mock_bin(root, bin_dir), ")\n")
         return 1
       end
       io.stdout:write("# creatorapi-mock listening on ", url, " (pid ", tostring(pid), ")\n")
