@@ -114,6 +114,7 @@ build = {
     ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
     ["creatorapi"] = "lua/creatorapi/init.lua",
     ["creatorapi.keyapi"] = "lua/creatorapi/keyapi.lua",
+    ["creatorapi.ledger.redis"] = "lua/creatorapi/ledger/redis.lua",
     ["creatorapi.limiter.redis"] = "lua/creatorapi/limiter/redis.lua",
     ["creatorapi.limiter.shdict"] = "lua/creatorapi/limiter/shdict.lua",
     ["creatorapi.paging"] = "lua/creatorapi/paging.lua",

@@ -27,7 +27,7 @@ local OPTION_TYPES = {
   low_speed_limit = "number|false", low_speed_time = "number|false",
   max_credits = "number|false", logger = "function",
   transport = "string", shared_dict = "string", cosocket = "table",
-  store = "table", cache = "table",
+  store = "table", cache = "table", budget = "table",
   unknown_params = "string",
 }
 
@@ -35,7 +35,7 @@ local OPTION_TYPES = {
 local LUA_ONLY = {
   max_credits = true, logger = true, rate_limit = true,
   transport = true, shared_dict = true, cosocket = true, store = true, cache = true,
-  unknown_params = true,
+  budget = true, unknown_params = true,
 }
 
 local RATE_LIMIT_MSG = "must be { requests = <integer >= 1>, per = <seconds > 0> } or false"
@@ -116,6 +116,48 @@ function M.make_cache(where, o, opts, provider, base_url)
   end
   return require("creatorapi.cache").new{ store = st, ttl = ttl, on_unavailable = pol,
     provider = provider, identity = require("creatorapi.cache").identity(base_url, opts.api_key) }
+end
+
+-- How long a shared reservation may be in flight: the longest a request loop can
+-- take with these options (every attempt timing out after the longest wait).
+local function default_lease(opts)
+  local t = opts.timeout
+  if t == nil then t = 60 elseif t == false then t = 3600 end
+  local tries = (opts.max_retries or 2) + 1
+  return (t + math.max(opts.max_retry_after or 60, opts.retry_cap or 8)) * tries + 1
+end
+
+--- The client's `max_credits` ledger → in-process (creatorapi.budget) or, with
+--- `budget = { store = … }` or the client's `store`, shared through Redis
+--- (creatorapi.ledger.redis) | nil without max_credits.
+function M.make_budget(where, o, opts, dialect)
+  local cap = opts.max_credits
+  if o ~= nil and not cap then error(where .. ": option budget needs max_credits = <credits>", 4) end
+  if not cap then return nil end
+  o = o or {}
+  for k in pairs(o) do
+    if k ~= "store" and k ~= "name" and k ~= "lease" and k ~= "on_unavailable" then
+      error(string.format("%s: option budget: unknown field %q", where, tostring(k)), 4)
+    end
+  end
+  local st, policy = o.store, opts.store_policy and opts.store_policy.budget
+  if st == nil then st = opts.store or "memory" end
+  if st == "memory" then return budget.new{ max_credits = cap } end
+  if type(st) == "table" and getmetatable(st) == nil then
+    st, policy = M.make_store(where, st)
+    policy = policy.budget
+  elseif not require("creatorapi.store.redis").is_store(st) then
+    error(where .. ": option budget.store must be \"memory\", { redis = url } or a creatorapi.store.redis object", 4)
+  end
+  local pol = o.on_unavailable or policy or "fail"
+  if not POLICIES[pol] then error(where .. ": option budget.on_unavailable must be \"fail\" or \"local\"", 4) end
+  local lease = o.lease or default_lease(opts)
+  if type(lease) ~= "number" or lease ~= lease or lease <= 0 or lease > 86400 then
+    error(where .. ": option budget.lease must be seconds in (0, 86400]", 4)
+  end
+  local name = o.name or (tostring(dialect) .. ":" .. core.sha256(opts.api_key or ""):sub(1, 16))
+  if type(name) ~= "string" or name == "" then error(where .. ": option budget.name must be a non-empty string", 4) end
+  return require("creatorapi.ledger.redis").new(st, name, cap, { lease = lease, on_unavailable = pol })
 end
 
 -- Log levels, most verbose first.
@@ -226,6 +268,7 @@ function M.new(class, where, opts, defaults)
   end
   local limiter = M.make_limiter(where, rl, lopts, defaults.dialect)
   local cache = M.make_cache(where, opts.cache, lopts, defaults.dialect, cfg.base_url)
+  local ledger = M.make_budget(where, opts.budget, lopts, defaults.dialect)
   check_unknown_mode(where, opts.unknown_params, 3)
   local self = setmetatable({
     _loop = request_loop.new(core.context(cfg), {
@@ -237,7 +280,7 @@ function M.new(class, where, opts, defaults)
     },
     _max_credits = opts.max_credits or nil,
     _store = store, _cache = cache,
-    _ledger = opts.max_credits and budget.new(opts.max_credits) or nil,
+    _ledger = ledger,
     _unknown_params = opts.unknown_params or "error",
     _logger = opts.logger or env_logger(),
     _secrets = { opts.api_key and #opts.api_key >= 4 and opts.api_key or nil },
@@ -374,7 +417,10 @@ function M.send(self, req, charge)
     end
   end
   local token, berr = reserve(self, req)
-  if token == false or berr then return nil, berr end
+  if token == false or berr then
+    berr.attempts = 0
+    return nil, berr
+  end
   local worst = req.cost
   req.billed, req.cost, req.cost_detail = nil, nil, nil
   st.requests = st.requests + 1
@@ -409,7 +455,10 @@ function M.send(self, req, charge)
     spent = charge(st, meta, res, worst)
   end
   if cacheable then self._cache:save(req, res) end
-  if token then self._ledger:settle(token, spent or worst) end
+  if token then
+    local ok, serr = self._ledger:settle(token, spent or worst)
+    if not ok then log(self, "warn", "budget settle failed (%s): the reservation counts at its worst case", tostring(serr)) end
+  end
   return res
 end
 

@@ -1,47 +1,62 @@
---- A credit ledger shared through Redis: the worst-case reservation rule of
---- the single-process hard cap (reserve before sending, settle with the real
---- cost from the answer, release on failure) for every process on one Redis,
---- so the ledger's total never passes the cap.
+--- The `max_credits` ledger shared through Redis: the worst-case reservation
+--- rule of the in-process ledger (creatorapi.budget: reserve before sending,
+--- settle with the real cost from the answer, release on an error answer) for
+--- every process and node on one Redis, so the ledger's total never passes the cap.
 --
---   local led = require("creatorapi.ledger.redis").new(store, "creativault:<id>", 10000)
---   local r, err = led:reserve(300)        -- r | nil, err (budget / store_unavailable)
---   …send…;  led:settle(r, meta.credits_consumed)   or   led:release(r)
+--   local led = require("creatorapi.ledger.redis").new(store, "creativault:<hash>", 10000,
+--     { lease = 361, on_unavailable = "fail" })
+--   local tok, err = led:reserve(300, detail)   -- tok | nil, err (budget / store_unavailable)
+--   …send…;  led:settle(tok, meta.credits_consumed)   or   led:release(tok)
 --
--- Keys: <prefix>budget:<name> is a hash { spent, reserved, r:<id> = amount,
--- s:<id> = amount } plus <prefix>budget:<name>:leases, a sorted set of
--- reservation id → lease end (Redis time, µs). Every step is one server-side
--- script, so reservations of concurrent processes can never both fit into the
--- last credits. A process that dies holding a reservation never settles it:
--- when its lease ends the reservation is counted as SPENT at its worst case
--- (the request may have been billed), and a late settle/release still corrects
--- it. Spending therefore never passes the cap, at the price of counting a dead
--- process's reservation as spent.
+-- Keys: <prefix>budget:<name> is a hash { spent, reserved, r:<id> = credits,
+-- s:<id> = credits } plus <prefix>budget:<name>:leases, a sorted set of
+-- reservation id → lease end (Redis's TIME, µs). Every step is one script run
+-- by Redis (EVALSHA), so reservations of concurrent processes can never both
+-- fit into the last credits: no read-modify-write race. A reservation whose
+-- lease ended (its process died, or its call outlived the lease) is counted as
+-- SPENT at its worst case — the server may have billed it — and kept as
+-- s:<id> for a day so that a late settle or release still corrects it. The
+-- ledger never expires by itself: a new `name` starts a new budget.
+--
+-- Redis unreachable: reserve returns nil, err (kind store_unavailable, nothing
+-- is sent) with on_unavailable = "fail" (the default), or reserves in an
+-- in-process ledger that starts from the last total this process saw with "local".
 local core = require "creatorapi.core"
-local errors = require "creatorapi.errors"
+local budget = require "creatorapi.budget"
 
 local M = {}
 
 local L = {}
 L.__index = L
+L.kind = "redis"
 
--- Moves reservations whose lease ended to `spent` (as s:<id>, so a late settle can correct it).
+local DAY_US = 86400 * 1000000
+
+-- Moves reservations whose lease ended to `spent` (as s:<id>, so a late
+-- settle can correct it); forgets s:<id> a day later.
 local SWEEP = [[
-local function now_us() local t = redis.call('TIME'); return tonumber(t[1]) * 1000000 + tonumber(t[2]) end
-local now = now_us()
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)) do
-  local a = tonumber(redis.call('HGET', KEYS[1], 'r:' .. id) or '0')
-  redis.call('HDEL', KEYS[1], 'r:' .. id)
-  redis.call('HSET', KEYS[1], 's:' .. id, a)
-  redis.call('HINCRBY', KEYS[1], 'reserved', -a)
-  redis.call('HINCRBY', KEYS[1], 'spent', a)
   redis.call('ZREM', KEYS[2], id)
+  if string.sub(id, 1, 2) == 's:' then
+    redis.call('HDEL', KEYS[1], id)
+  else
+    local a = tonumber(redis.call('HGET', KEYS[1], 'r:' .. id) or '0')
+    redis.call('HDEL', KEYS[1], 'r:' .. id)
+    redis.call('HSET', KEYS[1], 's:' .. id, a)
+    redis.call('HINCRBY', KEYS[1], 'reserved', -a)
+    redis.call('HINCRBY', KEYS[1], 'spent', a)
+    redis.call('ZADD', KEYS[2], now + ]] .. DAY_US .. [[, 's:' .. id)
+  end
 end
-]]
-
-M.RESERVE = SWEEP .. [[
-local cap, amount = tonumber(ARGV[1]), tonumber(ARGV[2])
 local spent = tonumber(redis.call('HGET', KEYS[1], 'spent') or '0')
 local reserved = tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0')
+]]
+
+-- ARGV: cap, credits, id, lease (µs) → { 1 | 0, spent, reserved }
+M.RESERVE = SWEEP .. [[
+local cap, amount = tonumber(ARGV[1]), tonumber(ARGV[2])
 if spent + reserved + amount > cap then return {0, spent, reserved} end
 redis.call('HINCRBY', KEYS[1], 'reserved', amount)
 redis.call('HSET', KEYS[1], 'r:' .. ARGV[3], amount)
@@ -49,7 +64,7 @@ redis.call('ZADD', KEYS[2], now + tonumber(ARGV[4]), ARGV[3])
 return {1, spent, reserved + amount}
 ]]
 
--- ARGV: id, actual (settle) or -1 (release)
+-- ARGV: id, real credits (settle) or -1 (release) → { 1 | 2 | 0, spent, reserved }
 M.FINISH = SWEEP .. [[
 local id, actual = ARGV[1], tonumber(ARGV[2])
 local a = redis.call('HGET', KEYS[1], 'r:' .. id)
@@ -58,77 +73,125 @@ if a then
   redis.call('ZREM', KEYS[2], id)
   redis.call('HINCRBY', KEYS[1], 'reserved', -tonumber(a))
   if actual >= 0 then redis.call('HINCRBY', KEYS[1], 'spent', actual) end
-  return 1
+  return {1, spent + math.max(actual, 0), reserved - tonumber(a)}
 end
 a = redis.call('HGET', KEYS[1], 's:' .. id)
 if a then -- the lease ended and the worst case was counted: correct it
   redis.call('HDEL', KEYS[1], 's:' .. id)
+  redis.call('ZREM', KEYS[2], 's:' .. id)
   redis.call('HINCRBY', KEYS[1], 'spent', math.max(actual, 0) - tonumber(a))
-  return 2
+  return {2, spent + math.max(actual, 0) - tonumber(a), reserved}
 end
-return 0
+return {0, spent, reserved}
 ]]
 
 M.TOTALS = SWEEP .. [[
-return { tonumber(redis.call('HGET', KEYS[1], 'spent') or '0'),
-         tonumber(redis.call('HGET', KEYS[1], 'reserved') or '0') }
+return { spent, reserved }
 ]]
 
 local seq = 0
-local pid
+local process_id
 
+-- A reservation id unique across processes and hosts (random, never derived from the API key).
 local function reservation_id()
-  if not pid then
+  if not process_id then
     local f = io.open("/dev/urandom", "rb")
     local noise = f and f:read(16) or ""
     if f then f:close() end
-    pid = core.sha256(noise .. tostring({}) .. os.time() .. os.clock()):sub(1, 16)
+    process_id = core.sha256(noise .. tostring({}) .. os.time() .. os.clock()):sub(1, 16)
   end
   seq = seq + 1
-  return pid .. ":" .. seq
+  return process_id .. ":" .. seq
 end
 
---- new(store, name, cap [, { lease = seconds (default 3600) }]) → ledger
+--- new(store, name, cap [, { lease = seconds (default 3600), on_unavailable = "fail" | "local" }]) → ledger
 function M.new(store, name, cap, opts)
   opts = opts or {}
   assert(type(cap) == "number" and cap >= 0, "cap must be a number >= 0")
   local key = store.prefix .. "budget:" .. name
-  return setmetatable({ store = store, keys = { key, key .. ":leases" }, cap = cap,
-    lease_us = math.ceil((opts.lease or 3600) * 1e6) }, L)
+  return setmetatable({ store = store, name = name, keys = { key, key .. ":leases" }, max = cap,
+    lease_us = math.ceil((opts.lease or 3600) * 1e6), on_unavailable = opts.on_unavailable or "fail",
+    seen_spent = 0, seen_reserved = 0, fallbacks = 0 }, L)
 end
 
---- reserve(amount) → reservation | nil, err (kind budget: would pass the cap; store_unavailable)
-function L:reserve(amount)
+local function seen(self, r)
+  self.seen_spent, self.seen_reserved = r[2], r[3]
+end
+
+-- The in-process ledger of on_unavailable = "local": this process's view, from the last total it saw.
+local function local_ledger(self)
+  if not self.local_ledger then
+    self.local_ledger = budget.new{ max_credits = self.max }
+    self.local_ledger.spent = self.seen_spent + self.seen_reserved
+  end
+  return self.local_ledger
+end
+
+--- reserve(credits, detail) → token | nil, err (kind budget: could pass the cap; store_unavailable)
+function L:reserve(credits, detail)
   local id = reservation_id()
-  local r, err = self.store:script(M.RESERVE, self.keys,
-    { self.cap, math.ceil(amount), id, self.lease_us })
+  local amount = math.ceil(credits)
+  local r, err = self.store:script(M.RESERVE, self.keys, { self.max, amount, id, self.lease_us })
+  if not r then
+    if self.on_unavailable ~= "local" then return nil, err end
+    self.fallbacks = self.fallbacks + 1
+    local tok, berr = local_ledger(self):reserve(credits, detail)
+    if not tok then return nil, berr end
+    return { lt = tok }
+  end
+  seen(self, r)
+  if r[1] == 1 then return { id = id, credits = amount } end
+  local left = self.max - r[2] - r[3]
+  return nil, budget.refusal{ credits = credits, left = left > 0 and left or 0, max = self.max,
+    spent = r[2], reserved = r[3], detail = detail, shared = true }
+end
+
+local function finish(self, token, credits)
+  if token.done then return true end
+  token.done = true
+  if token.lt then
+    if credits < 0 then self.local_ledger:release(token.lt) else self.local_ledger:settle(token.lt, credits) end
+    return true
+  end
+  -- A failed settle or release leaves the reservation to its lease: then counted at its worst case.
+  local r, err = self.store:script(M.FINISH, self.keys, { token.id, credits })
   if not r then return nil, err end
-  if r[1] == 1 then return { id = id, amount = amount } end
-  local left = self.cap - r[2] - r[3]
-  return nil, errors.new("budget", string.format(
-    "shared credit budget: this call could cost %s credits and %s of max_credits %s are left " ..
-    "(%s spent, %s reserved by calls in flight); nothing was sent",
-    tostring(amount), tostring(math.max(left, 0)), tostring(self.cap), tostring(r[2]), tostring(r[3])),
-    { credits_consumed = r[2], max_credits = self.cap, worst_case = amount })
+  seen(self, r)
+  return true
 end
 
---- settle(reservation, actual) → true | nil, err
-function L:settle(res, actual)
-  local r, err = self.store:script(M.FINISH, self.keys, { res.id, math.max(0, math.floor(actual or 0)) })
-  return r ~= nil, err
+--- settle(token, credits) → true | nil, err: the call cost `credits` (nil: its reservation).
+function L:settle(token, credits)
+  return finish(self, token, math.ceil(credits or token.credits or token.lt.credits))
 end
 
---- release(reservation): the call failed before it could be billed → true | nil, err
-function L:release(res)
-  local r, err = self.store:script(M.FINISH, self.keys, { res.id, -1 })
-  return r ~= nil, err
+--- release(token) → true | nil, err: the call was not billed.
+function L:release(token)
+  return finish(self, token, -1)
 end
 
---- totals() → spent, reserved | nil, err
-function L:totals()
+--- state() → { max_credits, spent, reserved, left, shared = true } | nil, err (Redis unreachable)
+function L:state()
   local r, err = self.store:script(M.TOTALS, self.keys, {})
-  if not r then return nil, err end
-  return r[1], r[2]
+  if not r then
+    if self.on_unavailable == "local" then
+      local st = local_ledger(self):state()
+      st.shared = false
+      return st
+    end
+    return nil, err
+  end
+  self.seen_spent, self.seen_reserved = r[1], r[2]
+  local left = self.max - r[1] - r[2]
+  return { max_credits = self.max, spent = r[1], reserved = r[2], left = left > 0 and left or 0,
+    shared = true, name = self.name }
+end
+
+--- left() → credits every process together may still reserve (0 when Redis is unreachable
+--- and the policy is "fail": the next reserve then says store_unavailable).
+function L:left()
+  local st = self:state()
+  return st and st.left or 0
 end
 
 return M
