@@ -21,13 +21,16 @@ end
 local function billed(m) return m:get_json("/_mock/stats").credits_consumed[DEMO.cv_key] or 0 end
 local function sent(m) return m:get_json("/_mock/stats").requests end
 
+-- The workers' hosts: blocking curl, a creatorapi.async task (curl multi), a luv task (luv transport).
+local HOSTS = { "plain", "async", "luv", "plain" }
+
 -- Starts `procs` workers (spec/support/shared_budget_worker.lua) at once → their reports.
 local function start_workers(m, redis_url, procs, cap, size)
   local outs, cmd = {}, {}
   for i = 1, procs do
     outs[i] = os.tmpname()
-    cmd[i] = string.format("%s spec/support/shared_budget_worker.lua %s %s %d %d >%s 2>&1 &",
-      LUA, m.url, redis_url or "none", cap, size, outs[i])
+    cmd[i] = string.format("%s spec/support/shared_budget_worker.lua %s %s %d %d %s >%s 2>&1 &",
+      LUA, m.url, redis_url or "none", cap, size, HOSTS[(i - 1) % #HOSTS + 1], outs[i])
   end
   return outs, table.concat(cmd, " ")
 end
@@ -76,7 +79,7 @@ describe("shared credit budget through Redis", function()
     m:curl("POST", "/_mock/faults", '{"kind":"delay","delay":0.05,"count":1000,"path":"' .. SEARCH .. '"}')
   end
 
-  it("4 processes sharing one key and max_credits never pass it in the mock's ledger", function()
+  it("4 processes (curl, async task, luv task) sharing one key and max_credits never pass it in the mock's ledger", function()
     slow_searches()
     local cap, size = 200, 7
     local before = billed(m)
