@@ -21,7 +21,6 @@
 -- Redis unreachable: reserve returns nil, err (kind store_unavailable, nothing
 -- is sent) with on_unavailable = "fail" (the default), or reserves in an
 -- in-process ledger that starts from the last total this process saw with "local".
-local core = require "creatorapi.core"
 local budget = require "creatorapi.budget"
 
 local M = {}
@@ -89,20 +88,7 @@ M.TOTALS = SWEEP .. [[
 return { spent, reserved }
 ]]
 
-local seq = 0
-local process_id
-
--- A reservation id unique across processes and hosts (random, never derived from the API key).
-local function reservation_id()
-  if not process_id then
-    local f = io.open("/dev/urandom", "rb")
-    local noise = f and f:read(16) or ""
-    if f then f:close() end
-    process_id = core.sha256(noise .. tostring({}) .. os.time() .. os.clock()):sub(1, 16)
-  end
-  seq = seq + 1
-  return process_id .. ":" .. seq
-end
+local reservation_id = require("creatorapi.store.redis").unique_id
 
 --- new(store, name, cap [, { lease = seconds (default 3600), on_unavailable = "fail" | "local" }]) → ledger
 function M.new(store, name, cap, opts)
