@@ -127,6 +127,22 @@ describe("shared credit budget through Redis", function()
     b:close()
   end)
 
+  it("budget = { store = { redis = url } } shares the budget without a shared limiter", function()
+    local a = client(m, { max_credits = 10, budget = { store = { redis = srv.url } } })
+    local b = client(m, { max_credits = 10, budget = { store = { redis = srv.url } } })
+    assert(a:search_tiktok{ size = 6, service_level = "S1" })
+    local _, err = b:search_tiktok{ size = 6, service_level = "S1" }
+    assert.equal("budget", err.kind)
+    assert.is_true(err.shared)
+    assert.equal(4, err.credits_left)
+    assert.is_nil(a._store)
+    assert.equal(0, #srv:cli("KEYS", "creatorapi:lim:*"))
+    local st = a._ledger.store
+    a:close()
+    assert.is_nil(st.conn)                    -- the budget's own connection closes with the client
+    b:close()
+  end)
+
   it("budget.name starts a separate ledger on the same Redis", function()
     local a = client(m, { max_credits = 10, store = { redis = srv.url }, budget = { name = "nightly" } })
     local b = client(m, { max_credits = 10, store = { redis = srv.url } })
@@ -302,5 +318,11 @@ describe("shared credit budget: options", function()
     local cv = new{ max_credits = 5, budget = { store = { redis = url } } }
     assert.equal("redis", cv._ledger.kind)
     cv:close()
+    assert.equal("memory", new{ max_credits = 5 }._ledger.kind)
+    assert.is_nil(new{ store = { redis = url } }._ledger)
+    -- the default lease: the longest call with the client's options
+    assert.equal(361e6, new{ max_credits = 5, store = { redis = url } }._ledger.lease_us)
+    assert.equal(63e6, new{ max_credits = 5, store = { redis = url }, timeout = 2, max_retries = 0 }._ledger.lease_us)
+    assert.equal(2e6, new{ max_credits = 5, store = { redis = url }, budget = { lease = 2 } }._ledger.lease_us)
   end)
 end)

@@ -18,6 +18,7 @@ local M = {}
 
 local Ledger = {}
 Ledger.__index = Ledger
+Ledger.kind = "memory"
 
 --- new{ max_credits = n } (or new(n)) → in-process ledger
 function M.new(o)

@@ -143,7 +143,8 @@ function M.make_budget(where, o, opts, dialect)
   local st, policy = o.store, opts.store_policy and opts.store_policy.budget
   if st == nil then st = opts.store or "memory" end
   if st == "memory" then return budget.new{ max_credits = cap } end
-  if type(st) == "table" and getmetatable(st) == nil then
+  local owned = type(st) == "table" and getmetatable(st) == nil
+  if owned then
     st, policy = M.make_store(where, st)
     policy = policy.budget
   elseif not require("creatorapi.store.redis").is_store(st) then
@@ -157,7 +158,9 @@ function M.make_budget(where, o, opts, dialect)
   end
   local name = o.name or (tostring(dialect) .. ":" .. core.sha256(opts.api_key or ""):sub(1, 16))
   if type(name) ~= "string" or name == "" then error(where .. ": option budget.name must be a non-empty string", 4) end
-  return require("creatorapi.ledger.redis").new(st, name, cap, { lease = lease, on_unavailable = pol })
+  local led = require("creatorapi.ledger.redis").new(st, name, cap, { lease = lease, on_unavailable = pol })
+  led.owns_store = owned -- closed with the client
+  return led
 end
 
 -- Log levels, most verbose first.
@@ -504,6 +507,7 @@ function M.base_methods(class)
   function class:close()
     self._loop:close()
     if self._store then self._store:close() end
+    if self._ledger and self._ledger.owns_store then self._ledger.store:close() end
   end
   class.__close = class.close
 
