@@ -285,6 +285,14 @@ describe("shared credit budget: Redis unavailable", function()
     assert.equal(before + 1, sent(m))
     assert.equal(0, cv:credits_left())
     assert.equal(2, cv._ledger.fallbacks)
+    -- Redis is back (restarted empty): what was spent during the outage reaches the shared ledger
+    srv = redis_support.start(srv.port)
+    local _, again = cv:search_tiktok{ size = 11, service_level = "S1" }
+    assert.equal("budget", again.kind)
+    assert.is_true(again.shared)
+    assert.equal("20", srv:cli("HGET", LEDGER, "spent"))
+    assert.equal(10, cv:credits_left())
+    srv:stop()
     cv:close()
   end)
 

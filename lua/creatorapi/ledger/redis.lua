@@ -20,7 +20,8 @@
 --
 -- Redis unreachable: reserve returns nil, err (kind store_unavailable, nothing
 -- is sent) with on_unavailable = "fail" (the default), or reserves in an
--- in-process ledger that starts from the last total this process saw with "local".
+-- in-process ledger that starts from the last total this process saw with "local"
+-- (what it spends is added to the shared ledger once Redis answers again).
 local budget = require "creatorapi.budget"
 
 local M = {}
@@ -88,6 +89,12 @@ M.TOTALS = SWEEP .. [[
 return { spent, reserved }
 ]]
 
+-- ARGV: credits spent while Redis was unreachable (on_unavailable = "local") → { 1, spent, reserved }
+M.ADD = SWEEP .. [[
+redis.call('HINCRBY', KEYS[1], 'spent', tonumber(ARGV[1]))
+return {1, spent + tonumber(ARGV[1]), reserved}
+]]
+
 local reservation_id = require("creatorapi.store.redis").unique_id
 
 --- new(store, name, cap [, { lease = seconds (default 3600), on_unavailable = "fail" | "local" }]) → ledger
@@ -97,7 +104,7 @@ function M.new(store, name, cap, opts)
   local key = store.prefix .. "budget:" .. name
   return setmetatable({ store = store, name = name, keys = { key, key .. ":leases" }, max = cap,
     lease_us = math.ceil((opts.lease or 3600) * 1e6), on_unavailable = opts.on_unavailable or "fail",
-    seen_spent = 0, seen_reserved = 0, fallbacks = 0 }, L)
+    seen_spent = 0, seen_reserved = 0, fallbacks = 0, unsynced = 0 }, L)
 end
 
 local function seen(self, r)
@@ -113,17 +120,30 @@ local function local_ledger(self)
   return self.local_ledger
 end
 
+-- Redis is back: what was spent on the local ledger goes onto the shared one
+-- (a later outage starts a new local ledger from the then-shared total).
+local function sync(self)
+  if self.unsynced <= 0 and not self.local_ledger then return true end
+  local r, err = self.store:script(M.ADD, self.keys, { self.unsynced })
+  if not r then return nil, err end
+  self.unsynced, self.local_ledger = 0, nil
+  seen(self, r)
+  return true
+end
+
 --- reserve(credits, detail) → token | nil, err (kind budget: could pass the cap; store_unavailable)
 function L:reserve(credits, detail)
   local id = reservation_id()
   local amount = math.ceil(credits)
-  local r, err = self.store:script(M.RESERVE, self.keys, { self.max, amount, id, self.lease_us })
+  local r, err = sync(self)
+  if r then r, err = self.store:script(M.RESERVE, self.keys, { self.max, amount, id, self.lease_us }) end
   if not r then
     if self.on_unavailable ~= "local" then return nil, err end
     self.fallbacks = self.fallbacks + 1
-    local tok, berr = local_ledger(self):reserve(credits, detail)
+    local led = local_ledger(self)
+    local tok, berr = led:reserve(credits, detail)
     if not tok then return nil, berr end
-    return { lt = tok }
+    return { lt = tok, led = led }
   end
   seen(self, r)
   if r[1] == 1 then return { id = id, credits = amount } end
@@ -136,8 +156,9 @@ local function finish(self, token, credits)
   if token.done then return true end
   token.done = true
   if token.lt then
-    if credits < 0 then self.local_ledger:release(token.lt) else self.local_ledger:settle(token.lt, credits) end
-    return true
+    if credits < 0 then return token.led:release(token.lt) end
+    self.unsynced = self.unsynced + credits
+    return token.led:settle(token.lt, credits)
   end
   -- A failed settle or release leaves the reservation to its lease: then counted at its worst case.
   local r, err = self.store:script(M.FINISH, self.keys, { token.id, credits })
