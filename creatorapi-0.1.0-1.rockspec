@@ -93,6 +93,7 @@ build = {
       ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",
       ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
       ["creatorapi.keyapi"] = "lua/creatorapi/keyapi.lua",
+      ["creatorapi.ledger.redis"] = "lua/creatorapi/ledger/redis.lua",
       ["creatorapi.limiter.redis"] = "lua/creatorapi/limiter/redis.lua",
       ["creatorapi.limiter.shdict"] = "lua/creatorapi/limiter/shdict.lua",
       ["creatorapi.paging"] = "lua/creatorapi/paging.lua",

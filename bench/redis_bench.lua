@@ -1,6 +1,6 @@
 --- Beyond one process (issue 10): a private redis-server on loopback.
----   * limiter (+ budget, when the ledger is there) overhead per call: Redis vs in-process
----     (goal <= 0.3 ms per call with Redis on loopback);
+---   * limiter, budget (max_credits ledger) and limiter+budget overhead per call: Redis vs
+---     in-process (goal <= 0.3 ms per call with Redis on loopback);
 ---   * a paid-answer cache hit (memory, Redis) vs a mock round trip;
 ---   * 4 processes sharing one key against the mock's per-key limit: requests and 429s
 ---     with and without the shared limiter.
@@ -37,6 +37,25 @@ local t_loc, t_red = per_call(N, cycle(loc)), per_call(N, cycle(red))
 print(string.format("limiter acquire+release, in-process   %8.1f us/call", t_loc * 1e6))
 print(string.format("limiter acquire+release, Redis        %8.1f us/call (%s the 0.3 ms goal)", t_red * 1e6,
   t_red <= 0.0003 and "within" or "OVER"))
+
+-- The max_credits ledger: one reservation settled per billed call (a cap it never reaches).
+local bloc = require("creatorapi.budget").new{ max_credits = 1e15 }
+local bred = require("creatorapi.ledger.redis").new(store, "bench", 1e15, { lease = 60 })
+local function spend(led) return function()
+  led:settle(assert(led:reserve(3)), 3)
+end end
+local b_loc, b_red = per_call(N, spend(bloc)), per_call(N, spend(bred))
+print(string.format("budget reserve+settle, in-process     %8.1f us/call", b_loc * 1e6))
+print(string.format("budget reserve+settle, Redis          %8.1f us/call", b_red * 1e6))
+local function both(lim, led)
+  local a, b = cycle(lim), spend(led)
+  return function() a(); b() end
+end
+local lb_loc, lb_red = per_call(N, both(loc, bloc)), per_call(N, both(red, bred))
+print(string.format("limiter+budget per call, in-process   %8.1f us/call", lb_loc * 1e6))
+print(string.format("limiter+budget per call, Redis        %8.1f us/call (%s the 0.3 ms goal; 4 round trips)", lb_red * 1e6,
+  lb_red <= 0.0003 and "within" or "OVER"))
+store:call("DEL", "bench:budget:bench", "bench:budget:bench:leases")
 
 local function cv(opts)
   local o = { base_url = url, api_key = "cv_live_demo_key_0001", user_identity = "demo@creatorapi.test",

@@ -12,7 +12,7 @@
 --   4. luv / Neovim (bench/luv_bench.lua): missed uv ticks per call, 8 concurrent vs 1.
 --   5. Scripts (bench/async_bench.lua): 200 pages at 100 ms, creatorapi.async.map
 --      with 8 in flight vs one after another.
---   6. Redis (bench/redis_bench.lua): limiter overhead Redis vs in-process, cache hit
+--   6. Redis (bench/redis_bench.lua): limiter, budget and limiter+budget overhead Redis vs in-process, cache hit
 --      vs a mock round trip, 4 processes with and without the shared limiter.
 -- Run through examples/run-with-mock.sh, which starts the mock and sets
 -- CREATORAPI_MOCK_URL.

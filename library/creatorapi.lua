@@ -89,6 +89,13 @@
 ---@field cache_rejected? integer
 ---@field cache_unavailable? integer
 
+--- `budget = { … }` (with max_credits): where the credit ledger lives.
+---@class creatorapi.BudgetOptions
+---@field store? "memory"|table `"memory"` (this client), `{ redis = url }` or a store object; default: `store`
+---@field name? string ledger name (default `<provider>:<key hash>`); a new name starts a new budget
+---@field lease? number seconds a reservation stays in flight before it counts as spent
+---@field on_unavailable? "fail"|"local" Redis down: `store_unavailable` (default) or an in-process ledger
+
 ---@class creatorapi.Client
 local Client = {}
 --- Credits max_credits still allows (nil without a budget).
@@ -105,6 +112,7 @@ function Client:transport_stats() end
 ---@class creatorapi.ClientOptions
 ---@field api_key? string
 ---@field base_url? string
+---@field budget? creatorapi.BudgetOptions
 ---@field ca_file? string
 ---@field cache? table
 ---@field connect_timeout? number|false

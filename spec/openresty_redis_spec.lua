@@ -53,6 +53,36 @@ describe("OpenResty with Redis", function()
     assert.is_true(sum.limited > 0)
   end)
 
+  -- 8 handlers on 4 workers, each with max_credits = 60, spending 3 credits a call until refused.
+  local function spend_all(shared)
+    local urls = {}
+    for i = 1, 8 do urls[i] = string.format("'%s/t/budget?cap=60&size=3&shared=%s&i=%d'", n4.url, shared, i) end
+    local before = m:get_json("/_mock/stats").credits_consumed[mock_support.DEMO.cv_key] or 0
+    local out = nginx.curl_parallel(urls)
+    local calls, npid, pids = 0, 0, {}
+    for line in out:gmatch("[^\n]+") do
+      local r = json(line)
+      assert.equal("budget", r.kind, line)
+      assert.is_false(r.hiredis, "a worker used the blocking hiredis connection")
+      calls = calls + r.ok
+      if not pids[r.pid] then pids[r.pid], npid = true, npid + 1 end
+    end
+    local spent = (m:get_json("/_mock/stats").credits_consumed[mock_support.DEMO.cv_key] or 0) - before
+    return spent, calls, npid
+  end
+
+  it("4 workers share one max_credits ledger through Redis: the mock's ledger never passes it", function()
+    m:reset()
+    srv:cli("FLUSHALL")
+    local spent, calls, npid = spend_all("1")
+    assert.equal(60, spent)                   -- 20 calls of 3 credits, over all handlers
+    assert.equal(20, calls)
+    assert.is_true(npid >= 2, "the load reached only one worker")
+    -- per handler, the same load spends 8 x the cap (the spec can fail)
+    local alone = spend_all("0")
+    assert.equal(8 * 60, alone)
+  end)
+
   it("shares the paid-answer cache between workers and with scripts", function()
     m:reset()
     local kw = "fitness"

@@ -164,6 +164,13 @@ local PRELUDE = [[
 ---@field cache_rejected? integer
 ---@field cache_unavailable? integer
 
+--- `budget = { … }` (with max_credits): where the credit ledger lives.
+---@class creatorapi.BudgetOptions
+---@field store? "memory"|table `"memory"` (this client), `{ redis = url }` or a store object; default: `store`
+---@field name? string ledger name (default `<provider>:<key hash>`); a new name starts a new budget
+---@field lease? number seconds a reservation stays in flight before it counts as spent
+---@field on_unavailable? "fail"|"local" Redis down: `store_unavailable` (default) or an in-process ledger
+
 ---@class creatorapi.Client
 local Client = {}
 --- Credits max_credits still allows (nil without a budget).
@@ -178,10 +185,13 @@ function Client:transport_stats() end
 
 ]]
 
+-- Options whose table has its own annotation class.
+local OPTION_CLASSES = { budget = "creatorapi.BudgetOptions" }
+
 local function options_class(out, client)
   out[#out + 1] = "---@class creatorapi.ClientOptions"
   for _, name in ipairs(sorted_keys(client.OPTION_TYPES)) do
-    out[#out + 1] = string.format("---@field %s? %s", name, client.OPTION_TYPES[name])
+    out[#out + 1] = string.format("---@field %s? %s", name, OPTION_CLASSES[name] or client.OPTION_TYPES[name])
   end
   out[#out + 1] = ""
 end

@@ -28,7 +28,7 @@ local OPTION_TYPES = {
   low_speed_limit = "number|false", low_speed_time = "number|false",
   max_credits = "number|false", max_daily_requests = "number|false", logger = "function",
   transport = "string", shared_dict = "string", cosocket = "table",
-  store = "table", cache = "table",
+  store = "table", cache = "table", budget = "table",
   unknown_params = "string",
 }
 
@@ -36,7 +36,7 @@ local OPTION_TYPES = {
 local LUA_ONLY = {
   max_credits = true, max_daily_requests = true, logger = true, rate_limit = true,
   transport = true, shared_dict = true, cosocket = true, store = true, cache = true,
-  unknown_params = true,
+  budget = true, unknown_params = true,
 }
 
 local RATE_LIMIT_MSG = "must be { requests = <integer >= 1>, per = <seconds > 0> } or false"
@@ -117,6 +117,51 @@ function M.make_cache(where, o, opts, provider, base_url)
   end
   return require("creatorapi.cache").new{ store = st, ttl = ttl, on_unavailable = pol,
     provider = provider, identity = require("creatorapi.cache").identity(base_url, opts.api_key) }
+end
+
+-- How long a shared reservation may be in flight: the longest a request loop can
+-- take with these options (every attempt timing out after the longest wait).
+local function default_lease(opts)
+  local t = opts.timeout
+  if t == nil then t = 60 elseif t == false then t = 3600 end
+  local tries = (opts.max_retries or 2) + 1
+  return (t + math.max(opts.max_retry_after or 60, opts.retry_cap or 8)) * tries + 1
+end
+
+--- The client's `max_credits` ledger → in-process (creatorapi.budget) or, with
+--- `budget = { store = … }` or the client's `store`, shared through Redis
+--- (creatorapi.ledger.redis) | nil without max_credits.
+function M.make_budget(where, o, opts, dialect)
+  local cap = opts.max_credits
+  if o ~= nil and not cap then error(where .. ": option budget needs max_credits = <credits>", 4) end
+  if not cap then return nil end
+  o = o or {}
+  for k in pairs(o) do
+    if k ~= "store" and k ~= "name" and k ~= "lease" and k ~= "on_unavailable" then
+      error(string.format("%s: option budget: unknown field %q", where, tostring(k)), 4)
+    end
+  end
+  local st, policy = o.store, opts.store_policy and opts.store_policy.budget
+  if st == nil then st = opts.store or "memory" end
+  if st == "memory" then return budget.new{ max_credits = cap } end
+  local owned = type(st) == "table" and getmetatable(st) == nil
+  if owned then
+    st, policy = M.make_store(where, st)
+    policy = policy.budget
+  elseif not require("creatorapi.store.redis").is_store(st) then
+    error(where .. ": option budget.store must be \"memory\", { redis = url } or a creatorapi.store.redis object", 4)
+  end
+  local pol = o.on_unavailable or policy or "fail"
+  if not POLICIES[pol] then error(where .. ": option budget.on_unavailable must be \"fail\" or \"local\"", 4) end
+  local lease = o.lease or default_lease(opts)
+  if type(lease) ~= "number" or lease ~= lease or lease <= 0 or lease > 86400 then
+    error(where .. ": option budget.lease must be seconds in (0, 86400]", 4)
+  end
+  local name = o.name or (tostring(dialect) .. ":" .. core.sha256(opts.api_key or ""):sub(1, 16))
+  if type(name) ~= "string" or name == "" then error(where .. ": option budget.name must be a non-empty string", 4) end
+  local led = require("creatorapi.ledger.redis").new(st, name, cap, { lease = lease, on_unavailable = pol })
+  led.owns_store = owned -- closed with the client
+  return led
 end
 
 -- Log levels, most verbose first.
@@ -232,6 +277,7 @@ function M.new(class, where, opts, defaults)
   end
   local limiter = M.make_limiter(where, rl, lopts, defaults.dialect)
   local cache = M.make_cache(where, opts.cache, lopts, defaults.dialect, cfg.base_url)
+  local ledger = M.make_budget(where, opts.budget, lopts, defaults.dialect)
   check_unknown_mode(where, opts.unknown_params, 3)
   local self = setmetatable({
     _loop = request_loop.new(core.context(cfg), {
@@ -243,7 +289,7 @@ function M.new(class, where, opts, defaults)
     },
     _max_credits = opts.max_credits or nil,
     _store = store, _cache = cache,
-    _ledger = opts.max_credits and budget.new(opts.max_credits) or nil,
+    _ledger = ledger,
     _quota = quota.new(opts.max_daily_requests or nil),
     _unknown_params = opts.unknown_params or "error",
     _logger = opts.logger or env_logger(),
@@ -412,7 +458,10 @@ function M.send(self, req, charge)
     end
   end
   local token, berr = reserve(self, req)
-  if token == false or berr then return nil, berr end
+  if token == false or berr then
+    berr.attempts = 0
+    return nil, berr
+  end
   local counted = req.auth ~= "none"             -- the server's daily quota counts authenticated calls
   local qok, qerr = self._quota:take(counted)
   if not qok then
@@ -452,7 +501,10 @@ function M.send(self, req, charge)
     spent = charge(st, meta, res, worst)
   end
   if cacheable then self._cache:save(req, res) end
-  if token then self._ledger:settle(token, spent or worst) end
+  if token then
+    local ok, serr = self._ledger:settle(token, spent or worst)
+    if not ok then log(self, "warn", "budget settle failed (%s): the reservation counts at its worst case", tostring(serr)) end
+  end
   return res
 end
 
@@ -498,6 +550,7 @@ function M.base_methods(class)
   function class:close()
     self._loop:close()
     if self._store then self._store:close() end
+    if self._ledger and self._ledger.owns_store then self._ledger.store:close() end
   end
   class.__close = class.close
 

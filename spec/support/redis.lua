@@ -51,9 +51,10 @@ function R:stop()
   end
 end
 
-function M.start()
+--- start([port]) → server (port: restart one on the port a stopped server had)
+function M.start(want_port)
   for _ = 1, 5 do
-    local port = free_port()
+    local port = want_port or free_port()
     local log = os.tmpname()
     local cmd = string.format("%s --bind 127.0.0.1 --port %d --save '' --appendonly no " ..
       "--protected-mode yes --daemonize no >%s 2>&1 & echo $!", bin(), port, log)

@@ -3,6 +3,8 @@
 -- Redis store over cosockets + hiredis's reader).
 --   /t/limited?n=&limit=&per=&shared=0|1   n searches, no retries → counts
 --   /t/cached?kw=                           one search through the Redis cache
+--   /t/budget?cap=&size=&shared=0|1         searches of `size` credits until max_credits = cap refuses
+--                                           one (shared=0: the budget per handler, the limiter still shared)
 local creatorapi = require "creatorapi"
 local core = require "creatorapi.core"
 
@@ -29,6 +31,21 @@ function M.handle()
       else out.other = out.other + 1; out.errors[#out.errors + 1] = tostring(err) end
     end
     out.hiredis = cv._store ~= nil and cv._store.conn ~= nil -- the blocking backend must stay unused
+    cv:close()
+  elseif ngx.var.uri == "/t/budget" then
+    -- the Redis limiter keeps the mock's per-key limit in both cases; shared=0: a per-handler budget
+    local cv = client({}, { rate_limit = { requests = 20, per = 0.5 }, max_credits = tonumber(args.cap),
+      budget = args.shared == "0" and { store = "memory" } or nil })
+    out = { ok = 0, pid = ngx.worker.pid() }
+    for i = 1, 10000 do
+      local res, err = cv:search_tiktok{ keyword = "beauty", size = tonumber(args.size), service_level = "S1", page = i }
+      if not res then
+        out.kind, out.left, out.err = err.kind, err.credits_left, tostring(err)
+        break
+      end
+      out.ok = out.ok + 1
+    end
+    out.hiredis = cv._store ~= nil and cv._store.conn ~= nil
     cv:close()
   else
     local cv = client(args, { cache = { ttl = 60 } })

@@ -55,20 +55,7 @@ end
 return 1
 ]]
 
-local seq = 0
-local process_id
-
--- A token id unique across processes and hosts (random, never derived from the API key).
-local function token_id()
-  if not process_id then
-    local f = io.open("/dev/urandom", "rb")
-    local noise = f and f:read(16) or ""
-    if f then f:close() end
-    process_id = core.sha256(noise .. tostring({}) .. os.time() .. os.clock()):sub(1, 16)
-  end
-  seq = seq + 1
-  return process_id .. ":" .. seq
-end
+local token_id = require("creatorapi.store.redis").unique_id
 
 --- new(store, name, n, per [, opts]): opts.timeout (request timeout, s; false = none),
 --- opts.hold (ms override of the in-flight lease, s), opts.on_unavailable ("fail" | "local").

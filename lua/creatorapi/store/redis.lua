@@ -212,4 +212,20 @@ end
 
 M.is_store = function(v) return getmetatable(v) == S end
 
+local seq = 0
+local process_id
+
+--- unique_id() → "<16 hex>:<n>": a token / reservation id unique across
+--- processes and hosts (random, never derived from the API key).
+function M.unique_id()
+  if not process_id then
+    local f = io.open("/dev/urandom", "rb")
+    local noise = f and f:read(16) or ""
+    if f then f:close() end
+    process_id = core.sha256(noise .. tostring({}) .. os.time() .. os.clock()):sub(1, 16)
+  end
+  seq = seq + 1
+  return process_id .. ":" .. seq
+end
+
 return M
