@@ -240,3 +240,27 @@ describe("core module #jit", function()
     package.loaded["creatorapi.core"] = core
   end)
 end)
+
+describe("ctx:parse header blocks #jit", function()
+  local ctx = core.context{ base_url = "http://127.0.0.1:1", dialect = "keyapi", api_key = "kapi_spec_key_0001" }
+  local p = assert(ctx:prepare{ method = "GET", path = "/h" })
+  local body = '{"code":0,"message":"success","data":[],"requestId":"r1"}'
+
+  local function headers(block)
+    return assert(ctx:parse(p, { status = 200, headers = block, body = body })).headers
+  end
+
+  it("lower-cases names, joins repeated ones, and holds as many as the answer has", function()
+    local h = headers("HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Type: application/json\r\nx-a:  2 \r\n\r\n")
+    assert.same({ ["x-a"] = "1, 2", ["content-type"] = "application/json" }, h)
+    assert.same({}, headers("HTTP/1.1 200 OK\r\n\r\n"))
+    assert.same({}, headers("HTTP/1.1 200 OK"))
+    local lines, want = { "HTTP/1.1 200 OK" }, {}
+    for i = 1, 40 do
+      lines[#lines + 1] = "X-H" .. i .. ": v" .. i
+      want["x-h" .. i] = "v" .. i
+    end
+    assert.same(want, headers(table.concat(lines, "\r\n") .. "\r\n\r\n"))
+    assert.same(want, headers(table.concat(lines, "\n")))   -- bare LF, no final newline
+  end)
+end)

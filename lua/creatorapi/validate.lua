@@ -271,7 +271,9 @@ function M.check(spec, params, where, unknown, warn)
   if type(params) ~= "table" then
     error(string.format("%s: params must be a table, got %s", where or "?", type(params)), 3)
   end
-  local out = {}
+  -- Four hash slots from the start (the nil fields size the constructor):
+  -- a call's few parameters then go in without the table rehashing at 1, 2, 4.
+  local out = { _1 = nil, _2 = nil, _3 = nil, _4 = nil }
   for k, v in pairs(params) do
     if type(k) ~= "string" then
       return nil, errors.validation(tostring(k), "parameter names must be strings")
