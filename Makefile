@@ -156,7 +156,7 @@ bench: deps all $(BUILD)/bench/curl_baseline
 
 $(BUILD)/bench/curl_baseline: bench/curl_baseline.c
 	@mkdir -p $(dir $@)
-	$(CC) -O2 $(WARN) -std=c99 -D_GNU_SOURCE $(DEP_CFLAGS) -o $@ $< -lcurl
+	$(CC) -O2 $(WARN) -std=c99 -D_GNU_SOURCE $(DEP_CFLAGS) -o $@ $< -lcurl -lyajl
 
 # ASan + UBSan: a separate build of core + mock, the Lua 5.4 suite against it.
 ASAN_FLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined

@@ -8,7 +8,9 @@
 --      keep-alive transfer, JSON decode, envelope) vs raw libcurl in C doing
 --      the same N transfers and discarding the bytes.
 --   2b. Blocking path (bench/blocking_cpu.lua): instructions per call (callgrind)
---      vs the tree before the sans-I/O rewrite and vs raw libcurl.
+--      vs the tree before the sans-I/O rewrite, vs raw libcurl (1-row call, with
+--      its split: libcurl, JSON decode, C core, Lua layer) and vs raw libcurl +
+--      a yajl tree (50-row search).
 --   4. luv / Neovim (bench/luv_bench.lua): missed uv ticks per call, 8 concurrent vs 1.
 --   5. Scripts (bench/async_bench.lua): 200 pages at 100 ms, creatorapi.async.map
 --      with 8 in flight vs one after another.

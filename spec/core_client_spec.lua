@@ -474,6 +474,45 @@ describe("core client #jit", function()
       c:close()
     end)
 
+    it("a handle kept with its options carries nothing of the request before into the next", function()
+      -- The engine keeps a plain request's easy handle with its context's
+      -- options (no curl_easy_reset): method, body, headers, timeouts and the
+      -- one-shot flags are set again for every request.
+      local c = client({ user_agent = "kept/1.0" })
+      assert(c:request { method = "POST", path = "/cv/ok", body = { n = 1 }, retry = "safe",
+                         headers = { ["X-Trace"] = "one" } })
+      assert(c:request { method = "GET", path = "/cv/ok", query = { q = 2 } })
+      assert(c:request { method = "POST", path = "/cv/ok", retry = "never" })
+      assert(c:request { method = "GET", path = "/cv/ok", auth = "none" })
+      assert(c:request { method = "GET", path = "/cv/ok" })
+      local log = server_log(port)
+      assert.equal(5, #log.requests)
+      local r = log.requests
+      assert.same({ "POST", "GET", "POST", "GET", "GET" },
+        { r[1].method, r[2].method, r[3].method, r[4].method, r[5].method })
+      assert.same({ n = 1 }, core.json_decode(r[1].body))
+      assert.equal("one", r[1].headers["x-trace"])
+      assert.equal("/cv/ok?q=2", r[2].target)
+      assert.equal("", r[2].body)
+      assert.is_nil(r[2].headers["content-type"])
+      assert.is_nil(r[2].headers["content-length"])
+      assert.is_nil(r[2].headers["x-trace"])
+      assert.equal("{}", r[3].body)
+      assert.is_nil(r[4].headers["x-api-key"])
+      assert.is_nil(r[4].headers["x-user-identity"])
+      assert.equal(KEY, r[5].headers["x-api-key"])
+      for i = 1, 5 do
+        assert.equal("kept/1.0", r[i].headers["user-agent"])
+        assert.equal("application/json", r[i].headers["accept"])
+        assert.is_nil(r[i].headers["expect"])
+      end
+      -- 1, 2, 4, 5 on the keep-alive connection; the never-retried POST alone on its own
+      assert.equal(2, log.connections)
+      assert.same({ r[1].conn, r[1].conn, r[1].conn }, { r[2].conn, r[4].conn, r[5].conn })
+      assert.are_not.equal(r[1].conn, r[3].conn)
+      c:close()
+    end)
+
     it("a new client opens its own connection", function()
       local a, b = client(), client()
       assert(a:request { method = "GET", path = "/cv/ok" })

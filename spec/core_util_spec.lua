@@ -15,6 +15,24 @@ describe("core.encode_query #jit", function()
     assert.equal("B=1&a=2&ab=3", q { ab = 3, a = 2, B = 1 })
   end)
 
+  it("sorts as many keys as it is given (a few in C, more through a Lua array)", function()
+    for _, n in ipairs({ 1, 31, 32, 33, 200 }) do
+      local t, want = {}, {}
+      for i = 1, n do t[string.format("k%03d", i)] = n - i end
+      for i = 1, n do want[i] = string.format("k%03d=%d", i, n - i) end
+      assert.equal(table.concat(want, "&"), q(t))
+    end
+    -- a key that is not a string: a validation error on both paths
+    local s, err = q { a = 1, [2] = "x" }
+    assert.is_nil(s)
+    assert.equal("validation", err.kind)
+    local big = { [true] = 1 }
+    for i = 1, 40 do big["k" .. i] = i end
+    s, err = q(big)
+    assert.is_nil(s)
+    assert.equal("validation", err.kind)
+  end)
+
   it("keeps RFC 3986 unreserved characters and percent-encodes the rest", function()
     assert.equal("k=AZaz09-._~", q { k = "AZaz09-._~" })
     assert.equal("k=a%20b%2Bc%26d%3De%2Ff%3Fg%23h%25i%2Cj", q { k = "a b+c&d=e/f?g#h%i,j" })
@@ -220,5 +238,29 @@ describe("core module #jit", function()
     assert.equal(core.error_mt, again.error_mt)
     assert.equal(core.null, again.null)
     package.loaded["creatorapi.core"] = core
+  end)
+end)
+
+describe("ctx:parse header blocks #jit", function()
+  local ctx = core.context{ base_url = "http://127.0.0.1:1", dialect = "keyapi", api_key = "kapi_spec_key_0001" }
+  local p = assert(ctx:prepare{ method = "GET", path = "/h" })
+  local body = '{"code":0,"message":"success","data":[],"requestId":"r1"}'
+
+  local function headers(block)
+    return assert(ctx:parse(p, { status = 200, headers = block, body = body })).headers
+  end
+
+  it("lower-cases names, joins repeated ones, and holds as many as the answer has", function()
+    local h = headers("HTTP/1.1 200 OK\r\nX-A: 1\r\nContent-Type: application/json\r\nx-a:  2 \r\n\r\n")
+    assert.same({ ["x-a"] = "1, 2", ["content-type"] = "application/json" }, h)
+    assert.same({}, headers("HTTP/1.1 200 OK\r\n\r\n"))
+    assert.same({}, headers("HTTP/1.1 200 OK"))
+    local lines, want = { "HTTP/1.1 200 OK" }, {}
+    for i = 1, 40 do
+      lines[#lines + 1] = "X-H" .. i .. ": v" .. i
+      want["x-h" .. i] = "v" .. i
+    end
+    assert.same(want, headers(table.concat(lines, "\r\n") .. "\r\n\r\n"))
+    assert.same(want, headers(table.concat(lines, "\n")))   -- bare LF, no final newline
   end)
 end)

@@ -23,8 +23,16 @@
 
 void cra_push_header_block(lua_State *L, const char *data, size_t len) {
   const char *p = data, *end = data ? data + len : NULL;
-  int t;
-  lua_newtable(L);
+  int t, lines = 0;
+  /* Sized for every line up front: filling an empty table rehashes it at
+   * each power of two, which cost more than the parsing itself. */
+  for (; p != NULL && p < end; p++) {
+    p = memchr(p, '\n', (size_t)(end - p));
+    if (p == NULL) break;
+    lines++;
+  }
+  p = data;
+  lua_createtable(L, 0, lines > 1 ? lines - 1 : 0); /* minus the status line */
   t = lua_gettop(L);
   if (p == NULL) return;
   /* skip the status line */

@@ -358,6 +358,10 @@ static int cra_context_new(lua_State *L) {
   cra_setmetatable(L, CRA_CONTEXT_MT);
   /* stack: config at 1, client at 2 */
   c->closed = 1; /* not usable until fully configured */
+  {
+    static unsigned long long serials;
+    c->serial = ++serials;
+  }
   c->timeout_ms = CRA_DEFAULT_TIMEOUT_MS;
   c->connect_timeout_ms = CRA_DEFAULT_CONNECT_TIMEOUT_MS;
   c->max_body = CRA_DEFAULT_MAX_BODY;

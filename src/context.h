@@ -65,6 +65,10 @@ typedef struct cra_ctx {
   double retry_base, retry_cap, max_retry_after;
   unsigned long long rng;    /* xorshift64* state for the backoff jitter */
   long low_speed_limit, low_speed_time; /* downloads, 0 = off */
+  unsigned long long serial; /* > 0, a new one per context (a plain counter: an
+                              * engine only ever sees the contexts of its own
+                              * Lua state): names the options a pooled easy
+                              * handle carries (curl_xfer.c) */
 } cra_ctx_t;
 
 /* The context at idx (raises when it is not one, or is closed). */

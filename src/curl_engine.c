@@ -243,40 +243,66 @@ static int cra_p_dup(lua_State *L, int p, const char *field, char **dst) {
   return 1;
 }
 
-/* Options shared by requests and downloads. */
+/* The User-Agent: a header line of the request's list (libcurl formats
+ * CURLOPT_USERAGENT anew for every request, at about twice the cost), or,
+ * through a proxy, CURLOPT_USERAGENT (custom headers never reach a CONNECT). */
+static void cra_user_agent(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
+  size_t n;
+  const char *ua;
+  lua_getfield(L, p, "user_agent");
+  ua = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+  if (ua != NULL && (c->proxy != NULL || x->dl.path != NULL || n > 400)) {
+    if (!x->configured) curl_easy_setopt(e, CURLOPT_USERAGENT, ua);
+  } else if (ua != NULL && n > 0) { /* "" sends none, as CURLOPT_USERAGENT "" did */
+    char line[424];
+    struct curl_slist *l;
+    memcpy(line, "User-Agent: ", 12);
+    memcpy(line + 12, ua, n + 1);
+    l = curl_slist_append(x->headers, line);
+    if (l == NULL) luaL_error(L, "creatorapi: out of memory");
+    x->headers = l;
+  }
+  lua_pop(L, 1); /* libcurl copies strings */
+}
+
+/* Options shared by requests and downloads. On a handle that carries its
+ * context's options (x->configured: a pooled handle of a plain request,
+ * never reset), only what varies per request is set. */
 static void cra_common_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
   int follow = cra_field_bool(L, p, "follow");
-  int https = strncmp(x->url, "https://", 8) == 0;
+  int fresh = cra_field_bool(L, p, "fresh");
   curl_easy_setopt(e, CURLOPT_URL, x->url);
-#if LIBCURL_VERSION_NUM >= 0x075500
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
-#else
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-  curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
-                   https ? (long)CURLPROTO_HTTPS : (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
-#endif
   /* Redirects only when prepare allowed them (never with credentials). */
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
   if (follow) curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-  lua_getfield(L, p, "user_agent");
-  if (lua_type(L, -1) == LUA_TSTRING) curl_easy_setopt(e, CURLOPT_USERAGENT, lua_tostring(L, -1));
-  lua_pop(L, 1); /* libcurl copies strings */
-  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, cra_p_ms(L, p, "timeout", c->timeout_ms, 0));
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    cra_p_ms(L, p, "connect_timeout", c->connect_timeout_ms, CRA_NO_CONNECT_TIMEOUT_MS));
+  /* A request that must not be re-sent gets a fresh, one-shot connection:
+   * libcurl silently re-sends on a reused connection that died. */
+  if (fresh || x->configured) {
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, fresh ? 1L : 0L);
+  }
+  if (x->configured) return;
+  {
+    /* Same for every request of a context (its base_url fixes the scheme). */
+    int https = strncmp(x->url, "https://", 8) == 0;
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
+                     https ? (long)CURLPROTO_HTTPS : (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  }
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
   if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
   if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
-  /* A request that must not be re-sent gets a fresh, one-shot connection:
-   * libcurl silently re-sends on a reused connection that died. */
-  if (cra_field_bool(L, p, "fresh")) {
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
-    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
-  }
 }
 
 static void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
@@ -303,6 +329,7 @@ static void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfe
     lua_pop(L, 1);
   }
   lua_pop(L, 1);
+  cra_user_agent(L, c, e, p, x);
   lua_getfield(L, p, "body");
   if (lua_type(L, -1) == LUA_TSTRING) {
     size_t blen;
@@ -324,7 +351,7 @@ static void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfe
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
-  curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  if (!x->configured) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
   cra_common_opts(L, c, e, p, x);
 }
 
@@ -350,6 +377,7 @@ static void cra_download_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xf
     snprintf(range, sizeof range, "%lld-", (long long)x->dl.offset);
     curl_easy_setopt(e, CURLOPT_RANGE, range); /* libcurl copies it */
   }
+  cra_user_agent(L, c, e, p, x);
   cra_common_opts(L, c, e, p, x);
 }
 
@@ -372,14 +400,15 @@ static int cra_engine_add(lua_State *L) {
     cra_drop_id(g, x->id);
     return luaL_argerror(L, 3, "p.url must be a string (a prepared request)");
   }
-  e = cra_curl_easy(&g->curl, x, c->max_body);
+  /* A plain request's handle keeps its context's options in the pool. */
+  e = cra_curl_easy(&g->curl, x, c->max_body, is_download ? 0 : c->serial);
   if (e == NULL) {
     cra_drop_id(g, x->id);
     lua_pushnil(L);
     lua_pushliteral(L, "curl_easy_init failed");
     return 2;
   }
-  if (g->socket_mode) {
+  if (g->socket_mode && !x->configured) {
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, cra_closesocket_cb);
     curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, (void *)g);
   }

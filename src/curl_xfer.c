@@ -143,7 +143,17 @@ void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x) {
                    !x->too_big && !x->hdr_too_big;
     if (t->multi) curl_multi_remove_handle(t->multi, x->easy); /* no-op if not added */
     if (reusable && t->npool < CRA_POOL_MAX) {
-      curl_easy_reset(x->easy);
+      if (x->profile && !x->dl.active) {
+        /* A plain request: its options stay for the next request of the same
+         * context (no reset, no re-set). Pointers into x go now. */
+        curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, (struct curl_slist *)NULL);
+        curl_easy_setopt(x->easy, CURLOPT_ERRORBUFFER, (char *)NULL);
+        if (x->req_body.data) curl_easy_setopt(x->easy, CURLOPT_POSTFIELDS, "");
+        t->pool_profile[t->npool] = x->profile;
+      } else {
+        curl_easy_reset(x->easy);
+        t->pool_profile[t->npool] = 0;
+      }
       t->pool[t->npool++] = x->easy;
     } else {
       curl_easy_cleanup(x->easy);
@@ -180,22 +190,36 @@ void cra_curl_close(cra_curl_t *t) {
   }
 }
 
-CURL *cra_curl_easy(cra_curl_t *t, cra_xfer_t *x, size_t max_body) {
-  CURL *e = t->npool > 0 ? t->pool[--t->npool] : curl_easy_init();
+CURL *cra_curl_easy(cra_curl_t *t, cra_xfer_t *x, size_t max_body, unsigned long long profile) {
+  CURL *e;
+  if (t->npool > 0) {
+    t->npool--;
+    e = t->pool[t->npool];
+    x->configured = profile != 0 && t->pool_profile[t->npool] == profile;
+    if (!x->configured && t->pool_profile[t->npool] != 0) curl_easy_reset(e);
+  } else {
+    e = curl_easy_init();
+    x->configured = 0;
+  }
   if (e == NULL) return NULL;
   x->easy = e;
+  x->profile = profile;
   x->max_body = max_body;
   x->errbuf[0] = '\0';
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cra_write_cb);
+  /* Pointers into x: every transfer. */
   curl_easy_setopt(e, CURLOPT_WRITEDATA, (void *)x);
-  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, cra_header_cb);
   curl_easy_setopt(e, CURLOPT_HEADERDATA, (void *)x);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
   curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
+#if LIBCURL_VERSION_NUM >= 0x075000
+  curl_easy_setopt(e, CURLOPT_PREREQDATA, (void *)x);
+#endif
+  if (x->configured) return e;
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, cra_write_cb);
+  curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, cra_header_cb);
   if (t->share) curl_easy_setopt(e, CURLOPT_SHARE, t->share);
 #if LIBCURL_VERSION_NUM >= 0x075000
   curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, cra_prereq_cb);
-  curl_easy_setopt(e, CURLOPT_PREREQDATA, (void *)x);
 #endif
   /* Early abort when Content-Length already says the body is too big. */
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_body);

@@ -50,6 +50,10 @@ typedef struct cra_xfer {
   int sends;                /* requests libcurl sent in this attempt (prereq callback):
                              * > 1 + redirects when it re-sent on a fresh connection */
   cra_download_t dl;         /* the download sink (download_sink.h) when dl.active */
+  unsigned long long profile; /* ctx serial of a plain request (0: download):
+                              * kept on the pooled handle with its options */
+  int configured;           /* the easy handle already carries profile's
+                             * constant options (set by cra_curl_easy) */
   char errbuf[CURL_ERROR_SIZE];
 } cra_xfer_t;
 
@@ -57,6 +61,7 @@ typedef struct cra_curl {
   CURLM *multi;
   CURLSH *share;            /* DNS cache + TLS session ids for all handles */
   CURL *pool[CRA_POOL_MAX];
+  unsigned long long pool_profile[CRA_POOL_MAX]; /* 0: reset, else the options' ctx serial */
   int npool;
 } cra_curl_t;
 
@@ -67,7 +72,10 @@ CRA_HIDDEN int cra_curl_init(cra_curl_t *t);
 CRA_HIDDEN void cra_curl_close(cra_curl_t *t);
 /* Gives x an easy handle (pooled or new) with the buffer callbacks, error
  * buffer, private pointer and max_body set. Returns NULL on failure. */
-CRA_HIDDEN CURL *cra_curl_easy(cra_curl_t *t, cra_xfer_t *x, size_t max_body);
+/* An easy handle for x (pooled or new). With a nonzero `profile`, a pooled
+ * handle that last ran a request of that profile keeps its options and
+ * x->configured says so: the caller then sets only what varies per request. */
+CRA_HIDDEN CURL *cra_curl_easy(cra_curl_t *t, cra_xfer_t *x, size_t max_body, unsigned long long profile);
 /* Switches x (after cra_curl_easy) to streaming into x->dl: into a dup of
  * part_fd (a core.part_file) when >= 0, else into x->dl.path opened at the
  * first body byte. */

@@ -15,13 +15,29 @@
 #include "error.h"
 #include "query.h"
 
+/* Decimal text of v into out (size >= 21); returns its length. snprintf
+ * costs ten times as much, and page numbers are in every GET. */
+static size_t cra_format_int(long long v, char *out) {
+  char tmp[24];
+  size_t n = 0, len = 0;
+  unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+  do {
+    tmp[n++] = (char)('0' + (int)(u % 10));
+    u /= 10;
+  } while (u != 0);
+  if (v < 0) out[len++] = '-';
+  while (n > 0) out[len++] = tmp[--n];
+  out[len] = '\0';
+  return len;
+}
+
 /* Writes a locale-independent text form of a finite double into out (size
  * >= 40): integral values (|n| < 2^63) without ".0", others the shortest of
  * %.15g..%.17g that reads back exactly, with "." as the decimal point. */
 static void cra_format_double(double n, char *out, size_t size) {
   int prec;
   if (n == floor(n) && fabs(n) < 9.2233720368547758e18) {
-    snprintf(out, size, "%lld", (long long)n);
+    (void)cra_format_int((long long)n, out);
     return;
   }
   for (prec = 15; prec <= 17; prec++) {
@@ -76,7 +92,8 @@ static int cra_add_scalar(lua_State *L, luaL_Buffer *b, int vi, const char **why
   case LUA_TNUMBER: {
     char num[64];
     if (cra_isinteger(L, vi)) {
-      snprintf(num, sizeof num, "%lld", cra_tointeger(L, vi));
+      luaL_addlstring(b, num, cra_format_int(cra_tointeger(L, vi), num)); /* digits and '-' need no escape */
+      return 1;
     } else {
       double n = (double)lua_tonumber(L, vi);
       if (n != n || n == HUGE_VAL || n == -HUGE_VAL) {
@@ -127,17 +144,29 @@ static int cra_query_fail(lua_State *L, int base, const char *key, const char *m
   return 0;
 }
 
+/* Up to this many keys are sorted in a C array (no scratch table or userdata). */
+#define CRA_QUERY_SMALL 32
+
 int cra_query_encode(lua_State *L, int idx) {
-  size_t nkeys = 0, i;
-  int base, keys, slot_v, slot_e, out_first = 1;
+  size_t nkeys = 0, i, count = 0;
+  int base, keys, slot_v, slot_e, out_first = 1, small;
   const char **sorted;
+  const char *few[CRA_QUERY_SMALL];
   luaL_Buffer b;
   idx = cra_absindex(L, idx);
   luaL_checkstack(L, 12, "encode_query");
   base = lua_gettop(L);
 
-  /* Pass 1: collect the string keys into a Lua array (anchors them). */
-  lua_newtable(L);
+  lua_pushnil(L);
+  while (lua_next(L, idx)) {
+    lua_pop(L, 1);
+    count++;
+  }
+  small = count <= CRA_QUERY_SMALL;
+  /* Pass 1: collect the string keys: a few into `few` (the query table
+   * anchors them, and nothing here changes it), more into a Lua array. */
+  if (small) lua_pushnil(L); /* keeps the stack shape of the Lua array's slot */
+  else lua_newtable(L);
   keys = base + 1;
   lua_pushnil(L);
   while (lua_next(L, idx)) {
@@ -156,15 +185,23 @@ int cra_query_encode(lua_State *L, int idx) {
       lua_pushnil(L);
       return cra_query_fail(L, base, "?", "query key contains NUL");
     }
+    if (small) {
+      few[nkeys++] = lua_tostring(L, -1);
+      continue;
+    }
     lua_pushvalue(L, -1);
     lua_rawseti(L, keys, (int)++nkeys);
   }
-  /* Pointers stay valid: every key string is referenced by `keys`. */
-  sorted = (const char **)cra_newuserdata(L, (nkeys ? nkeys : 1) * sizeof *sorted);
-  for (i = 0; i < nkeys; i++) {
-    lua_rawgeti(L, keys, (int)i + 1);
-    sorted[i] = lua_tostring(L, -1);
-    lua_pop(L, 1);
+  if (small) {
+    sorted = few;
+  } else {
+    /* Pointers stay valid: every key string is referenced by `keys`. */
+    sorted = (const char **)cra_newuserdata(L, (nkeys ? nkeys : 1) * sizeof *sorted);
+    for (i = 0; i < nkeys; i++) {
+      lua_rawgeti(L, keys, (int)i + 1);
+      sorted[i] = lua_tostring(L, -1);
+      lua_pop(L, 1);
+    }
   }
   qsort(sorted, nkeys, sizeof *sorted, cra_key_cmp);
   lua_pushnil(L);

@@ -314,7 +314,7 @@ local CALL_OPTIONS = { timeout = true, connect_timeout = true, max_retries = tru
   unknown_params = true }
 
 local function check_call_options(call_opts, where)
-  if call_opts == nil then return {} end
+  if call_opts == nil then return nil end
   if type(call_opts) ~= "table" then
     error(string.format("%s: options must be a table, got %s", where, type(call_opts)), 4)
   end
@@ -329,11 +329,17 @@ local function check_call_options(call_opts, where)
   return call_opts
 end
 
-local function apply_call_options(req, call_opts, where)
-  for k, v in pairs(check_call_options(call_opts, where)) do
+-- Copies checked call options into req.
+local function copy_call_options(req, call_opts)
+  if call_opts == nil then return req end
+  for k, v in pairs(call_opts) do
     if k ~= "unknown_params" then req[k] = v end
   end
   return req
+end
+
+local function apply_call_options(req, call_opts, where)
+  return copy_call_options(req, check_call_options(call_opts, where))
 end
 M.apply_call_options = apply_call_options
 
@@ -348,19 +354,20 @@ end
 
 --- The `auth` error of a request the client has no credentials for, or nil.
 --- class.CREDENTIALS = { key = { option=, env=, header= }, identity = { … } }.
+local function missing(req, c, value)
+  if (value == nil or value == "") and not has_header(req, c.header) then
+    return errors.new("auth", string.format(
+      "no %s: pass %s = \"...\" to %s{ } or set $%s; nothing was sent",
+      c.what, c.option, c.constructor, c.env), { field = c.option, retryable = false, attempts = 0 })
+  end
+end
+
 local function missing_credentials(self, req)
   local need = getmetatable(self).CREDENTIALS
   if not need or req.auth == "none" then return nil end
-  local function missing(c, value)
-    if (value == nil or value == "") and not has_header(req, c.header) then
-      return errors.new("auth", string.format(
-        "no %s: pass %s = \"...\" to %s{ } or set $%s; nothing was sent",
-        c.what, c.option, c.constructor, c.env), { field = c.option, retryable = false, attempts = 0 })
-    end
-  end
-  local err = missing(need.key, self._opts.api_key)
+  local err = missing(req, need.key, self._opts.api_key)
   if err then return err end
-  if need.identity and req.auth ~= "key" then return missing(need.identity, self._opts.user_identity) end
+  if need.identity and req.auth ~= "key" then return missing(req, need.identity, self._opts.user_identity) end
   return nil
 end
 
@@ -532,15 +539,20 @@ function M.define(class, endpoints, build_request)
         error(string.format("%s: call it as client:%s(params)", name, name), 2)
       end
       check_call_options(call_opts, name)
-      local args, err = validate.check(ep.params, params, name, unknown_mode(self, call_opts), warner(self))
+      local mode = unknown_mode(self, call_opts)
+      local args, err = validate.check(ep.params, params, name, mode, mode == "warn" and warner(self) or nil)
       if not args then return nil, err end
       if ep.prepare then
         err = ep.prepare(args)
         if err then return nil, err end
       end
       local req = build_request(ep, args)
-      if req.billed then req.cost, req.cost_detail = cost.worst_case(class.PROVIDER, name, args) end
-      return self:_send(apply_call_options(req, call_opts, name))
+      if req.billed then
+        -- the detail text only serves a budget refusal: no string.format without max_credits
+        if self._ledger then req.cost, req.cost_detail = cost.worst_case(class.PROVIDER, name, args)
+        else req.cost = cost.worst_credits(class.PROVIDER, name, args) end
+      end
+      return self:_send(copy_call_options(req, call_opts))
     end
   end
 end

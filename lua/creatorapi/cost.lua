@@ -50,7 +50,7 @@ local function level(v, default)
   return default
 end
 
-local function per_row(name, kind, params)
+local function per_row(name, kind, params, detail)
   local rows, lvl
   if kind == "search" then
     rows = int(params.size) or M.SEARCH.size
@@ -64,6 +64,7 @@ local function per_row(name, kind, params)
   end
   local price = M.PER_ROW[lvl]
   local credits = rows * price
+  if not detail then return credits end
   return credits, string.format("%s: up to %d rows x %d credits (service level %s) = %d credits",
     name, rows, price, lvl, credits)
 end
@@ -74,31 +75,47 @@ local function cv_path_kind(path)
   return nil
 end
 
---- worst_case(provider, endpoint_name, params) → credits, detail | nil, detail
-function M.worst_case(provider, endpoint_name, params)
+-- The price, and its explanation only when `detail` (the text costs a
+-- string.format that a call without max_credits never reads).
+local function price(provider, endpoint_name, params, detail)
   if type(endpoint_name) ~= "string" then
-    error("worst_case: endpoint_name must be a string", 2)
+    error("worst_case: endpoint_name must be a string", 3)
   end
   if params ~= nil and type(params) ~= "table" then
-    error("worst_case: params must be a table or nil", 2)
+    error("worst_case: params must be a table or nil", 3)
   end
   params = params or {}
   if provider == "keyapi" then
     local credits = M.KEYAPI_PATHS[endpoint_name] or M.KEYAPI_DEFAULT
+    if not detail then return credits end
     return credits, string.format("%s: %d credit%s per request", endpoint_name, credits,
       credits == 1 and "" or "s")
   elseif provider == "creativault" then
     local kind = CV_PER_ROW[endpoint_name] or cv_path_kind(endpoint_name)
-    if kind then return per_row(endpoint_name, kind, params) end
+    if kind then return per_row(endpoint_name, kind, params, detail) end
     local fixed = M.CV_FIXED[endpoint_name]
     if fixed then
+      if not detail then return fixed end
       return fixed, string.format("%s: %s", endpoint_name,
         fixed == 0 and "free (not billed)" or (fixed .. " credits per call"))
     end
+    if not detail then return nil end
     return nil, string.format("%s: cost unknown (not an endpoint the SDK knows)", endpoint_name)
   end
   error(string.format("worst_case: provider must be \"creativault\" or \"keyapi\", got %s",
-    tostring(provider)), 2)
+    tostring(provider)), 3)
+end
+
+--- worst_case(provider, endpoint_name, params) → credits, detail | nil, detail
+function M.worst_case(provider, endpoint_name, params)
+  local credits, detail = price(provider, endpoint_name, params, true)   -- not a tail call: error levels
+  return credits, detail
+end
+
+--- worst_credits(provider, endpoint_name, params) → credits | nil: worst_case without the text.
+function M.worst_credits(provider, endpoint_name, params)
+  local credits = price(provider, endpoint_name, params, false)
+  return credits
 end
 
 return M

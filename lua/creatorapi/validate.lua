@@ -247,6 +247,21 @@ function checkers.string_array(name, v, rule)
   return out
 end
 
+-- spec → the names that have a default or are required, listed once per
+-- spec (specs are built at load time and never change): a call walks these
+-- few, not every declared parameter.
+local musts_of = setmetatable({}, { __mode = "k" })
+local function musts(spec)
+  local list = musts_of[spec]
+  if list then return list end
+  list = {}
+  for name, rule in pairs(spec) do
+    if rule.default ~= nil or rule.required then list[#list + 1] = name end
+  end
+  musts_of[spec] = list
+  return list
+end
+
 --- Checks `params` against `spec`. Returns a new table ready to send, or
 --- `nil, err` (kind "validation", `err.field` names the parameter).
 --- `unknown` ("error" default | "warn" | "pass") decides what an undeclared
@@ -256,7 +271,9 @@ function M.check(spec, params, where, unknown, warn)
   if type(params) ~= "table" then
     error(string.format("%s: params must be a table, got %s", where or "?", type(params)), 3)
   end
-  local out = {}
+  -- Four hash slots from the start (the nil fields size the constructor):
+  -- a call's few parameters then go in without the table rehashing at 1, 2, 4.
+  local out = { _1 = nil, _2 = nil, _3 = nil, _4 = nil }
   for k, v in pairs(params) do
     if type(k) ~= "string" then
       return nil, errors.validation(tostring(k), "parameter names must be strings")
@@ -288,8 +305,9 @@ function M.check(spec, params, where, unknown, warn)
     end
   end
   local missing
-  for name, rule in pairs(spec) do
+  for _, name in ipairs(musts(spec)) do
     if out[name] == nil then
+      local rule = spec[name]
       if rule.default ~= nil then
         out[name] = rule.default
       elseif rule.required then
