@@ -89,6 +89,7 @@ build = {
       ["creatorapi.cli.runner"] = "lua/creatorapi/cli/runner.lua",
       ["creatorapi.cli.workflows"] = "lua/creatorapi/cli/workflows.lua",
       ["creatorapi.client"] = "lua/creatorapi/client.lua",
+      ["creatorapi.client_stores"] = "lua/creatorapi/client_stores.lua",
       ["creatorapi.cost"] = "lua/creatorapi/cost.lua",
       ["creatorapi.creativault"] = "lua/creatorapi/creativault.lua",
       ["creatorapi.errors"] = "lua/creatorapi/errors.lua",
