@@ -1,12 +1,6 @@
 -- Every example script runs against the bundled mock (through
 -- examples/run-with-mock.sh, as a user would) and prints what it promises.
-local function run(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("exit=(%d+)%s*$"))
-  return out, code
-end
+local run = require("support.shell").sh
 
 -- The interpreter the suite runs under (make asan uses an instrumented one).
 local LUA = os.getenv("CREATORAPI_LUA") or "lua5.4"

@@ -9,12 +9,7 @@ local redis_support = require "support.redis"
 local LUA = os.getenv("CREATORAPI_LUA") or "lua5.4"
 local DEMO = mock_support.DEMO
 
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  return out, tonumber(out:match("exit=(%d+)%s*$"))
-end
+local sh = require("support.shell").sh
 
 local function client(url, opts)
   local o = { base_url = url, api_key = DEMO.cv_key, user_identity = DEMO.cv_identity }

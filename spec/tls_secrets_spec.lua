@@ -6,10 +6,8 @@ local mock = require "support.mock"
 local DEMO = mock.DEMO
 
 local function sh(cmd)
-  local p = assert(io.popen("(" .. cmd .. ") 2>&1; echo \"exit=$?\""))
-  local out = p:read("*a")
-  p:close()
-  assert(out:match("exit=0%s*$"), cmd .. "\n" .. out)
+  local out, code = require("support.shell").sh(cmd)
+  assert(code == 0, cmd .. "\n" .. out)
   return out
 end
 

@@ -1,6 +1,4 @@
 --- Runs a shell command for a spec → its output (stdout and stderr) and exit code.
---- (spec/examples_spec.lua, scaling_spec.lua and tls_secrets_spec.lua still
---- carry their own copy of this helper.)
 local M = {}
 
 function M.sh(cmd)
