@@ -1,0 +1,182 @@
+/*
+ * curl_options.c — sets the libcurl options of one transfer (see
+ * curl_options.h). On a pooled handle that still carries its context's
+ * options (x->configured), only what varies per request is set again.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "context.h"
+#include "curl_options.h"
+#include "curl_xfer.h"
+#include "part_file.h"
+#include "util.h"
+
+static long cra_p_ms(lua_State *L, int p, const char *field, long dflt, long disabled) {
+  long ms = dflt;
+  lua_getfield(L, p, field);
+  if (lua_type(L, -1) == LUA_TBOOLEAN && !lua_toboolean(L, -1)) {
+    ms = disabled;
+  } else if (lua_type(L, -1) == LUA_TNUMBER) {
+    double v = ceil((double)lua_tonumber(L, -1) * 1000.0);
+    if (v >= 1 && v <= 2147483647.0) ms = (long)v;
+  }
+  lua_pop(L, 1);
+  return ms;
+}
+
+int cra_p_dup(lua_State *L, int p, const char *field, char **dst) {
+  size_t n;
+  const char *s;
+  lua_getfield(L, p, field);
+  if (lua_type(L, -1) != LUA_TSTRING) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  s = lua_tolstring(L, -1, &n);
+  if (!cra_store(dst, s, n)) luaL_error(L, "creatorapi: out of memory");
+  lua_pop(L, 1);
+  return 1;
+}
+
+/* The User-Agent: a header line of the request's list (libcurl formats
+ * CURLOPT_USERAGENT anew for every request, at about twice the cost), or,
+ * through a proxy, CURLOPT_USERAGENT (custom headers never reach a CONNECT). */
+static void cra_user_agent(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
+  size_t n;
+  const char *ua;
+  lua_getfield(L, p, "user_agent");
+  ua = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
+  if (ua != NULL && (c->proxy != NULL || x->dl.path != NULL || n > 400)) {
+    if (!x->configured) curl_easy_setopt(e, CURLOPT_USERAGENT, ua);
+  } else if (ua != NULL && n > 0) { /* "" sends none, as CURLOPT_USERAGENT "" did */
+    char line[424];
+    struct curl_slist *l;
+    memcpy(line, "User-Agent: ", 12);
+    memcpy(line + 12, ua, n + 1);
+    l = curl_slist_append(x->headers, line);
+    if (l == NULL) luaL_error(L, "creatorapi: out of memory");
+    x->headers = l;
+  }
+  lua_pop(L, 1); /* libcurl copies strings */
+}
+
+/* Options shared by requests and downloads. On a handle that carries its
+ * context's options (x->configured: a pooled handle of a plain request,
+ * never reset), only what varies per request is set. */
+static void cra_common_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
+  int follow = cra_field_bool(L, p, "follow");
+  int fresh = cra_field_bool(L, p, "fresh");
+  curl_easy_setopt(e, CURLOPT_URL, x->url);
+  /* Redirects only when prepare allowed them (never with credentials). */
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
+  if (follow) curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, cra_p_ms(L, p, "timeout", c->timeout_ms, 0));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                   cra_p_ms(L, p, "connect_timeout", c->connect_timeout_ms, CRA_NO_CONNECT_TIMEOUT_MS));
+  /* A request that must not be re-sent gets a fresh, one-shot connection:
+   * libcurl silently re-sends on a reused connection that died. */
+  if (fresh || x->configured) {
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_FORBID_REUSE, fresh ? 1L : 0L);
+  }
+  if (x->configured) return;
+  {
+    /* Same for every request of a context (its base_url fixes the scheme). */
+    int https = strncmp(x->url, "https://", 8) == 0;
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, https ? "https" : "http,https");
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
+                     https ? (long)CURLPROTO_HTTPS : (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+  }
+  curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, c->insecure ? 0L : 1L);
+  curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
+  if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+  if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+}
+
+void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
+  int is_post, has_expect = 0, hl;
+  size_t i, n;
+  lua_getfield(L, p, "method");
+  is_post = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "POST") == 0;
+  lua_pop(L, 1);
+  x->method = is_post ? "POST" : "GET";
+  cra_p_dup(L, p, "path", &x->path);
+  lua_getfield(L, p, "headers");
+  hl = lua_gettop(L);
+  n = lua_istable(L, hl) ? cra_rawlen(L, hl) : 0;
+  for (i = 1; i <= n; i++) {
+    struct curl_slist *l;
+    lua_rawgeti(L, hl, (int)i);
+    if (lua_type(L, -1) == LUA_TSTRING) {
+      const char *line = lua_tostring(L, -1);
+      if (strncasecmp(line, "Expect:", 7) == 0) has_expect = 1;
+      l = curl_slist_append(x->headers, line);
+      if (l == NULL) luaL_error(L, "creatorapi: out of memory");
+      x->headers = l;
+    }
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+  cra_user_agent(L, c, e, p, x);
+  lua_getfield(L, p, "body");
+  if (lua_type(L, -1) == LUA_TSTRING) {
+    size_t blen;
+    const char *b = lua_tolstring(L, -1, &blen);
+    if (!cra_buf_append(&x->req_body, b, blen)) luaL_error(L, "creatorapi: out of memory");
+    if (!has_expect) {
+      /* No "Expect: 100-continue" round trip for JSON bodies. */
+      struct curl_slist *l = curl_slist_append(x->headers, "Expect:");
+      if (l == NULL) luaL_error(L, "creatorapi: out of memory");
+      x->headers = l;
+    }
+  }
+  lua_pop(L, 1);
+  if (is_post) {
+    curl_easy_setopt(e, CURLOPT_POST, 1L);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req_body.data ? x->req_body.data : "");
+    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->req_body.len);
+  } else {
+    curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
+  if (!x->configured) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  cra_common_opts(L, c, e, p, x);
+}
+
+void cra_download_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
+  long long lsl = cra_field_int(L, p, "low_speed_limit", 0), lst = cra_field_int(L, p, "low_speed_time", 0);
+  long long max_bytes = cra_field_int(L, p, "max_bytes", -1);
+  x->method = "GET";
+  if (!cra_p_dup(L, p, "file", &x->dl.path)) luaL_error(L, "creatorapi.CurlEngine: download p has no file");
+  x->dl.offset = (curl_off_t)cra_field_int(L, p, "offset", 0);
+  x->dl.max_bytes = max_bytes > 0 ? (curl_off_t)max_bytes : -1;
+  lua_getfield(L, p, "part");
+  {
+    cra_part_t *pf = cra_test_part(L, -1);
+    lua_pop(L, 1);
+    cra_curl_download(x, pf ? pf->fd : -1);
+  }
+  curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+  /* The file host is not the API: no credential or custom header at all. */
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, (long)lsl);
+  curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)lst);
+  if (x->dl.offset > 0) {
+    char range[48];
+    snprintf(range, sizeof range, "%lld-", (long long)x->dl.offset);
+    curl_easy_setopt(e, CURLOPT_RANGE, range); /* libcurl copies it */
+  }
+  cra_user_agent(L, c, e, p, x);
+  cra_common_opts(L, c, e, p, x);
+}
