@@ -22,19 +22,9 @@ local function content(n)
   return s
 end
 
-local function readfile(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local readfile = require("support.files").readfile
 
-local function writefile(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local writefile = require("support.files").writefile
 
 local function rss_kb()
   local f = io.open("/proc/self/status")

@@ -12,19 +12,9 @@ local DEMO = mock.DEMO
 
 local sh = mock.sh
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read_file = require("support.files").readfile
 
-local function write_file(path, s)
-  local f = assert(io.open(path, "wb"))
-  f:write(s)
-  f:close()
-end
+local write_file = require("support.files").writefile
 
 local function is_symlink(path)
   return os.execute("test -L '" .. path .. "'") == true or os.execute("test -L '" .. path .. "'") == 0
