@@ -360,7 +360,10 @@ function M.send(self, req, charge)
   req.billed, req.cost, req.cost_detail = nil, nil, nil
   st.requests = st.requests + 1
   local t0 = self._logger and core.monotonic()
-  local res, err = self._loop:request(req, retry_gate(self, req, g, counted))
+  -- No cap and no reservation: nothing to ask before a retry (count_request
+  -- still counts every attempt), so no gate closure on the common path.
+  local gate = (token or self._quota.max) and retry_gate(self, req, g, counted) or nil
+  local res, err = self._loop:request(req, gate)
   count_request(self, res, err, g, counted)
   token = g.token
   local worst = g.worst
