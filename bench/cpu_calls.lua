@@ -1,6 +1,8 @@
 --- Driver for bench/blocking_cpu.lua: N blocking calls on one client.
---   lua5.4 bench/cpu_calls.lua URL N WHAT
+--   lua5.4 bench/cpu_calls.lua URL N WHAT [cpu]
 -- WHAT: ka1 (KeyAPI list, 1-row page) or cv50 (CreatiVault TikTok search, 50 rows).
+-- With `cpu`, one warm-up call, then prints the CPU time (user + system,
+-- os.clock) of the N calls in seconds (bench/cpu_time.lua).
 -- Run under callgrind by the bench, once with this tree's Lua layer and core
 -- and once with the tree before the sans-I/O rewrite: the same calls on both.
 local creatorapi = require "creatorapi"
@@ -15,7 +17,11 @@ else
     user_identity = "demo@creatorapi.test", rate_limit = false }
   call = function() return cv:search_tiktok{ country_code = "US", size = 50 } end
 end
+local cpu = arg[4] == "cpu"
+if cpu then assert(call()) end
+local t0 = os.clock()
 for _ = 1, n do
   local res, err = call()
   assert(res, tostring(err))
 end
+if cpu then print(string.format("%.6f", os.clock() - t0)) end
