@@ -365,19 +365,32 @@ static void cra_push_download_raw(lua_State *L, cra_xfer_t *x) {
 }
 
 /* Pushes { {id =, raw =}, … } for g->done and releases those transfers. */
-static int cra_push_done(lua_State *L, cra_engine_t *g) {
+/* Pushes the finished transfers: a list of { id =, raw = } or, with `into`
+ * (a table's stack index), into[id] = raw for each and their count. */
+static int cra_push_done(lua_State *L, cra_engine_t *g, int into) {
   size_t i, n = g->ndone;
   luaL_checkstack(L, 6, "engine");
-  lua_createtable(L, (int)n, 0);
-  for (i = 0; i < n; i++) {
-    cra_xfer_t *x = g->done[i];
-    lua_createtable(L, 0, 2);
-    cra_pushint64(L, x->id);
-    lua_setfield(L, -2, "id");
-    if (x->dl.active) cra_push_download_raw(L, x);
-    else cra_push_request_raw(L, x);
-    lua_setfield(L, -2, "raw");
-    lua_rawseti(L, -2, (int)i + 1);
+  if (into) {
+    for (i = 0; i < n; i++) {
+      cra_xfer_t *x = g->done[i];
+      cra_pushint64(L, x->id);
+      if (x->dl.active) cra_push_download_raw(L, x);
+      else cra_push_request_raw(L, x);
+      lua_rawset(L, into);
+    }
+    lua_pushinteger(L, (lua_Integer)n);
+  } else {
+    lua_createtable(L, (int)n, 0);
+    for (i = 0; i < n; i++) {
+      cra_xfer_t *x = g->done[i];
+      lua_createtable(L, 0, 2);
+      cra_pushint64(L, x->id);
+      lua_setfield(L, -2, "id");
+      if (x->dl.active) cra_push_download_raw(L, x);
+      else cra_push_request_raw(L, x);
+      lua_setfield(L, -2, "raw");
+      lua_rawseti(L, -2, (int)i + 1);
+    }
   }
   /* Only now (every value built) are the transfers released. */
   for (i = n; i > 0; i--) {
@@ -396,12 +409,15 @@ static int cra_running(const cra_engine_t *g) {
   return n;
 }
 
-/* eng:perform([timeout]) → finished list [, true when a SIGINT cut the wait short]. Runs libcurl; when nothing has
- * finished and transfers are running, waits up to `timeout` seconds
- * (default 0) for activity, then runs it again. */
+/* eng:perform([timeout [, into]]) → finished list [, true when a SIGINT cut
+ * the wait short]. Runs libcurl; when nothing has finished and transfers are
+ * running, waits up to `timeout` seconds (default 0) for activity, then runs
+ * it again. With a table `into`, each finished transfer's raw answer is
+ * stored as into[id] and the first result is their count (no list built). */
 static int cra_engine_perform(lua_State *L) {
   cra_engine_t *g = cra_check_engine(L);
   double timeout = luaL_optnumber(L, 2, 0);
+  int into = lua_istable(L, 3) ? 3 : 0;
   int running = 0, interrupted = 0;
   CURLMcode mc;
   if (g->socket_mode) return luaL_error(L, "creatorapi.CurlEngine: perform in socket mode");
@@ -420,7 +436,7 @@ static int cra_engine_perform(lua_State *L) {
     cra_collect(g);
   }
   if (mc != CURLM_OK) return luaL_error(L, "creatorapi.CurlEngine: %s", curl_multi_strerror(mc));
-  cra_push_done(L, g);
+  cra_push_done(L, g, into);
   if (!interrupted) return 1;
   lua_pushboolean(L, 1);
   return 2;
@@ -435,7 +451,7 @@ static int cra_engine_socket_action(lua_State *L) {
   CURLMcode mc = curl_multi_socket_action(g->curl.multi, fd, mask, &running);
   cra_collect(g);
   if (mc != CURLM_OK) return luaL_error(L, "creatorapi.CurlEngine: %s", curl_multi_strerror(mc));
-  return cra_push_done(L, g);
+  return cra_push_done(L, g, 0);
 }
 
 /* eng:timeout_action() → finished list */
@@ -445,7 +461,7 @@ static int cra_engine_timeout_action(lua_State *L) {
   CURLMcode mc = curl_multi_socket_action(g->curl.multi, CURL_SOCKET_TIMEOUT, 0, &running);
   cra_collect(g);
   if (mc != CURLM_OK) return luaL_error(L, "creatorapi.CurlEngine: %s", curl_multi_strerror(mc));
-  return cra_push_done(L, g);
+  return cra_push_done(L, g, 0);
 }
 
 /* eng:take_interest() → { {fd =, what = "in"|"out"|"inout"|"remove"}, … },

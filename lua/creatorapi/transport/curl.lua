@@ -42,19 +42,22 @@ end
 function T:pump(timeout)
   local eng = self.eng
   local interrupted
+  local waiting = self.waiting
   if eng then
-    local done
-    done, interrupted = eng:perform(timeout)
-    for _, d in ipairs(done) do
-      self.results[d.id] = d.raw
-      local w = self.waiting[d.id]
-      if w then
-        self.waiting[d.id] = nil
-        host.wake(w[1], w[2])
+    -- finished transfers go straight into self.results[id] (no list built)
+    local n
+    n, interrupted = eng:perform(timeout, self.results)
+    if n > 0 and next(waiting) ~= nil then
+      local results = self.results
+      for id, w in pairs(waiting) do
+        if results[id] ~= nil then
+          waiting[id] = nil
+          host.wake(w[1], w[2])
+        end
       end
     end
   end
-  if next(self.waiting) == nil then host.unwatch(self) end
+  if next(waiting) == nil then host.unwatch(self) end
   return interrupted
 end
 
