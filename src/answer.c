@@ -311,10 +311,11 @@ int cra_ctx_parse(lua_State *L) {
     ec.secret = c->api_key;
     lua_settop(L, 5);
     ok = cra_envelope_build(L, &ec);
-    /* Consumed: the buffers go now, not when the collector gets to raw. */
+    /* Consumed: the buffers go now, not when the collector gets to raw;
+     * up to CRA_SPARE_BYTES each, they serve the context's next request. */
     if (a != NULL) {
-      cra_buf_free(&a->hdrs);
-      cra_buf_free(&a->body);
+      cra_buf_keep(&c->spare_hdrs, &a->hdrs, CRA_SPARE_BYTES);
+      cra_buf_keep(&c->spare_body, &a->body, CRA_SPARE_BYTES);
     }
   }
   if (ok) return 1;

@@ -177,6 +177,8 @@ static void cra_ctx_release(cra_ctx_t *c) {
   cra_wipe_free(&c->line_authz);
   cra_wipe_free(&c->ca_file);
   cra_wipe_free(&c->proxy);
+  cra_buf_free(&c->spare_body);
+  cra_buf_free(&c->spare_hdrs);
   c->closed = 1;
 }
 

@@ -37,6 +37,9 @@ typedef enum {
   CRA_RETRY_NEVER
 } cra_retry_mode;
 
+/* Largest answer buffer a context keeps for its next request (answer.c). */
+#define CRA_SPARE_BYTES ((size_t)256 * 1024)
+
 typedef struct cra_ctx {
   int closed;
   int dialect;               /* CRA_DIALECT_* */
@@ -65,6 +68,8 @@ typedef struct cra_ctx {
   double retry_base, retry_cap, max_retry_after;
   unsigned long long rng;    /* xorshift64* state for the backoff jitter */
   long low_speed_limit, low_speed_time; /* downloads, 0 = off */
+  cra_buf_t spare_body;      /* the last answer's buffers, emptied: parse (answer.c) */
+  cra_buf_t spare_hdrs;      /* keeps them, the next eng:add takes them (no malloc) */
   unsigned long long serial; /* > 0, a new one per context (a plain counter: an
                               * engine only ever sees the contexts of its own
                               * Lua state): names the options a pooled easy

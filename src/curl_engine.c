@@ -235,6 +235,9 @@ static int cra_engine_add(lua_State *L) {
     cra_drop_id(g, x->id);
     return luaL_argerror(L, 3, "p.url must be a string (a prepared request)");
   }
+  /* The answer buffers of the context's last request, emptied (answer.c). */
+  cra_buf_take(&x->hdrs, &c->spare_hdrs);
+  if (!is_download) cra_buf_take(&x->body, &c->spare_body);
   /* A plain request's handle keeps its context's options in the pool. */
   e = cra_curl_easy(&g->curl, x, c->max_body, is_download ? 0 : c->serial);
   if (e == NULL) {

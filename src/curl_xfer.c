@@ -27,6 +27,15 @@ static size_t cra_write_cb(char *ptr, size_t size, size_t nmemb, void *ud) {
     x->too_big = 1;
     return 0;
   }
+  if (x->body.len == 0) {
+    /* First bytes: room for the whole announced body at once (a hint only:
+     * a compressed body decodes to more, the cap above still rules, and no
+     * more than 8 MiB is taken on the word of a Content-Length). */
+    curl_off_t cl = -1;
+    if (curl_easy_getinfo(x->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &cl) == CURLE_OK && cl > 0 &&
+        (curl_off_t)n <= cl && (unsigned long long)cl <= (unsigned long long)x->max_body)
+      (void)cra_buf_reserve(&x->body, cl < ((curl_off_t)1 << 23) ? (size_t)cl : ((size_t)1 << 23));
+  }
   if (!cra_buf_append(&x->body, ptr, n)) return 0; /* OOM → WRITE_ERROR */
   return n;
 }

@@ -46,6 +46,37 @@ void cra_buf_free(cra_buf_t *b) {
   b->len = b->cap = 0;
 }
 
+int cra_buf_reserve(cra_buf_t *b, size_t n) {
+  char *q;
+  if (n + 1 < n) return 0;
+  if (n + 1 <= b->cap) return 1;
+  q = (char *)realloc(b->data, n + 1);
+  if (q == NULL) return 0;
+  if (b->data == NULL) q[0] = '\0';
+  b->data = q;
+  b->cap = n + 1;
+  return 1;
+}
+
+void cra_buf_keep(cra_buf_t *spare, cra_buf_t *b, size_t max_cap) {
+  if (spare->data == NULL && b->data != NULL && b->cap <= max_cap) {
+    *spare = *b;
+    cra_buf_reset(spare);
+    b->data = NULL;
+    b->len = b->cap = 0;
+  } else {
+    cra_buf_free(b);
+  }
+}
+
+void cra_buf_take(cra_buf_t *b, cra_buf_t *spare) {
+  if (b->data != NULL || spare->data == NULL) return;
+  *b = *spare;
+  cra_buf_reset(b);
+  spare->data = NULL;
+  spare->len = spare->cap = 0;
+}
+
 /* SIGINT around a blocking wait: our handler only records the signal (no
  * SA_RESTART, so nanosleep/poll return EINTR), the previous disposition is
  * restored afterwards and the signal re-raised to it, so the host's usual

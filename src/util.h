@@ -25,6 +25,14 @@ CRA_HIDDEN int cra_buf_appendz(cra_buf_t *b, const char *s);
 /* Keeps the allocation, forgets the content. */
 CRA_HIDDEN void cra_buf_reset(cra_buf_t *b);
 CRA_HIDDEN void cra_buf_free(cra_buf_t *b);
+/* Room for n bytes in all (plus the NUL) in one allocation; 0 when realloc
+ * failed (buffer unchanged). */
+CRA_HIDDEN int cra_buf_reserve(cra_buf_t *b, size_t n);
+/* A consumed buffer: kept as *spare (emptied) when there is none yet and its
+ * allocation is at most max_cap bytes, else freed. *b is left empty. */
+CRA_HIDDEN void cra_buf_keep(cra_buf_t *spare, cra_buf_t *b, size_t max_cap);
+/* An empty *b takes the spare allocation (if any); *spare is left empty. */
+CRA_HIDDEN void cra_buf_take(cra_buf_t *b, cra_buf_t *spare);
 
 /* Sleeps; returns 1 when a SIGINT ended it early (re-raised to the previous
  * handler), else 0. Other signals resume the remaining time. */
