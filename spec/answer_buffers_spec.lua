@@ -1,8 +1,10 @@
--- A client keeps its last answer's buffers for the next request (answer.c
--- → curl_engine.c, no malloc per call). An answer must never show bytes of
--- the one before: alternating long and short answers on one client decode
--- exactly as each does on a fresh client, and an error answer after a long
--- success carries only its own excerpt.
+-- A client keeps its last answer's buffers, and its last request's libcurl
+-- header list, for the next request (answer.c, curl_engine.c,
+-- curl_options.c: no malloc per call). Neither may leak into the next call:
+-- alternating long and short answers on one client decode exactly as each
+-- does on a fresh client, error answers after a long success are read from
+-- their own bytes, and each request sends exactly its own header lines (the
+-- mock's request log).
 local creatorapi = require "creatorapi"
 local mock = require "support.mock"
 
@@ -57,4 +59,27 @@ describe("answer buffers reused across calls #jit", function()
     long()
     c:close()
   end)
+
+  it("each request sends its own header lines, the same list or a changed one", function()
+    local c = cv()
+    m:curl("DELETE", "/_mock/requests")
+    local plan = { {}, { ["X-Trace"] = "1" }, { ["X-Trace"] = "1" }, {}, { ["X-Trace"] = "2", ["X-Other"] = "b" }, {} }
+    for _, h in ipairs(plan) do
+      assert(c:search_tiktok({ country_code = "US", size = 1 }, next(h) and { headers = h } or nil))
+    end
+    local log = m:get_json("/_mock/requests?limit=" .. #plan).requests
+    assert.are.equal(#plan, #log)
+    for i, h in ipairs(plan) do
+      local got, n = {}, 0
+      for _, nv in ipairs(log[i].headers) do
+        local name = nv[1]:lower()
+        if name:match("^x%-") and name ~= "x-api-key" and name ~= "x-user-identity" then got[nv[1]] = nv[2] end
+        if name == "x-api-key" then n = n + 1 end
+      end
+      assert.are.same(h, got)
+      assert.are.equal(1, n)
+    end
+    c:close()
+  end)
 end)
+

@@ -65,6 +65,8 @@ typedef struct cra_engine {
   size_t nclosing, capclosing, nreported;
   long timeout_ms;
   int timeout_changed;
+  cra_xfer_t *spare;       /* a finished transfer's struct, zeroed but for
+                            * headers_prev: the next cra_new_slot takes it */
 } cra_engine_t;
 
 /* ---- libcurl callbacks (plain C: record only) -------------------------- */
@@ -156,8 +158,21 @@ static void cra_drop(cra_engine_t *g, size_t i) {
       break;
     }
   }
-  cra_xfer_release(&g->curl, x);
-  free(x);
+  {
+    /* The struct (and its header list) serve the next transfer. */
+    struct curl_slist *h = x->headers;
+    x->headers = NULL;
+    cra_xfer_release(&g->curl, x);
+    curl_slist_free_all(x->headers_prev);
+    if (g->spare == NULL && !g->closed) {
+      memset(x, 0, sizeof *x);
+      x->headers_prev = h;
+      g->spare = x;
+    } else {
+      curl_slist_free_all(h);
+      free(x);
+    }
+  }
   g->slots[i] = NULL;
 }
 
@@ -187,8 +202,13 @@ static cra_xfer_t *cra_new_slot(cra_engine_t *g) {
     g->done = d;
     g->capdone = n;
   }
-  x = (cra_xfer_t *)calloc(1, sizeof *x);
-  if (x == NULL) return NULL;
+  if (g->spare != NULL) {
+    x = g->spare; /* zeroed by cra_drop, headers_prev kept */
+    g->spare = NULL;
+  } else {
+    x = (cra_xfer_t *)calloc(1, sizeof *x);
+    if (x == NULL) return NULL;
+  }
   x->id = ++g->next_id;
   g->slots[i] = x;
   return x;
@@ -197,6 +217,11 @@ static cra_xfer_t *cra_new_slot(cra_engine_t *g) {
 static void cra_engine_release(cra_engine_t *g) {
   size_t i;
   for (i = 0; i < g->nslots; i++) cra_drop(g, i);
+  if (g->spare != NULL) {
+    curl_slist_free_all(g->spare->headers_prev);
+    free(g->spare);
+    g->spare = NULL;
+  }
   free(g->slots);
   g->slots = NULL;
   g->nslots = 0;
@@ -238,6 +263,10 @@ static int cra_engine_add(lua_State *L) {
   /* The answer buffers of the context's last request, emptied (answer.c). */
   cra_buf_take(&x->hdrs, &c->spare_hdrs);
   if (!is_download) cra_buf_take(&x->body, &c->spare_body);
+  if (is_download) {
+    curl_slist_free_all(x->headers_prev);
+    x->headers_prev = NULL;
+  }
   /* A plain request's handle keeps its context's options in the pool. */
   e = cra_curl_easy(&g->curl, x, c->max_body, is_download ? 0 : c->serial);
   if (e == NULL) {

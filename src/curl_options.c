@@ -43,26 +43,51 @@ int cra_p_dup(lua_State *L, int p, const char *field, char **dst) {
   return 1;
 }
 
+/* Header lines a prepared request may carry (prepare.c makes at most a
+ * handful plus the caller's req.headers), and the longest User-Agent line. */
+#define CRA_HEADER_LINES_MAX 256
+#define CRA_UA_LINE_MAX 424
+
 /* The User-Agent: a header line of the request's list (libcurl formats
  * CURLOPT_USERAGENT anew for every request, at about twice the cost), or,
- * through a proxy, CURLOPT_USERAGENT (custom headers never reach a CONNECT). */
-static void cra_user_agent(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
+ * through a proxy, CURLOPT_USERAGENT (custom headers never reach a CONNECT).
+ * Returns the line in `line` (NULL: none in the list). */
+static const char *cra_user_agent(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x,
+                                  char line[CRA_UA_LINE_MAX]) {
   size_t n;
-  const char *ua;
+  const char *ua, *out = NULL;
   lua_getfield(L, p, "user_agent");
   ua = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
-  if (ua != NULL && (c->proxy != NULL || x->dl.path != NULL || n > 400)) {
+  if (ua != NULL && (c->proxy != NULL || x->dl.path != NULL || n > CRA_UA_LINE_MAX - 13)) {
     if (!x->configured) curl_easy_setopt(e, CURLOPT_USERAGENT, ua);
   } else if (ua != NULL && n > 0) { /* "" sends none, as CURLOPT_USERAGENT "" did */
-    char line[424];
-    struct curl_slist *l;
     memcpy(line, "User-Agent: ", 12);
     memcpy(line + 12, ua, n + 1);
-    l = curl_slist_append(x->headers, line);
+    out = line;
+  }
+  lua_pop(L, 1); /* libcurl copies strings */
+  return out;
+}
+
+/* x->headers = the list of `lines`: the list the struct had before when it
+ * holds the same lines in the same order (the usual case: a client sends the
+ * same header lines on every call), else a new one. */
+static void cra_header_list(lua_State *L, cra_xfer_t *x, const char **lines, size_t n) {
+  struct curl_slist *prev = x->headers_prev, *l;
+  size_t i;
+  x->headers_prev = NULL;
+  for (l = prev, i = 0; l != NULL && i < n; l = l->next, i++)
+    if (strcmp(l->data, lines[i]) != 0) break;
+  if (l == NULL && i == n && prev != NULL) {
+    x->headers = prev;
+    return;
+  }
+  curl_slist_free_all(prev);
+  for (i = 0; i < n; i++) {
+    l = curl_slist_append(x->headers, lines[i]);
     if (l == NULL) luaL_error(L, "creatorapi: out of memory");
     x->headers = l;
   }
-  lua_pop(L, 1); /* libcurl copies strings */
 }
 
 /* Options shared by requests and downloads. On a handle that carries its
@@ -107,42 +132,39 @@ static void cra_common_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer
 
 void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
   int is_post, has_expect = 0, hl;
-  size_t i, n;
+  size_t i, n, nlines = 0;
+  const char *lines[CRA_HEADER_LINES_MAX + 2];
+  char ua[CRA_UA_LINE_MAX];
   lua_getfield(L, p, "method");
   is_post = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "POST") == 0;
   lua_pop(L, 1);
   x->method = is_post ? "POST" : "GET";
   cra_p_dup(L, p, "path", &x->path);
-  lua_getfield(L, p, "headers");
+  lua_getfield(L, p, "headers"); /* stays on the stack: lines[] point into its strings */
   hl = lua_gettop(L);
   n = lua_istable(L, hl) ? cra_rawlen(L, hl) : 0;
+  if (n > CRA_HEADER_LINES_MAX) luaL_error(L, "creatorapi: more than %d header lines", CRA_HEADER_LINES_MAX);
   for (i = 1; i <= n; i++) {
-    struct curl_slist *l;
     lua_rawgeti(L, hl, (int)i);
     if (lua_type(L, -1) == LUA_TSTRING) {
       const char *line = lua_tostring(L, -1);
       if (strncasecmp(line, "Expect:", 7) == 0) has_expect = 1;
-      l = curl_slist_append(x->headers, line);
-      if (l == NULL) luaL_error(L, "creatorapi: out of memory");
-      x->headers = l;
+      lines[nlines++] = line; /* the headers table keeps it alive */
     }
     lua_pop(L, 1);
   }
-  lua_pop(L, 1);
-  cra_user_agent(L, c, e, p, x);
+  if (cra_user_agent(L, c, e, p, x, ua) != NULL) lines[nlines++] = ua;
   lua_getfield(L, p, "body");
   if (lua_type(L, -1) == LUA_TSTRING) {
     size_t blen;
     const char *b = lua_tolstring(L, -1, &blen);
     if (!cra_buf_append(&x->req_body, b, blen)) luaL_error(L, "creatorapi: out of memory");
-    if (!has_expect) {
-      /* No "Expect: 100-continue" round trip for JSON bodies. */
-      struct curl_slist *l = curl_slist_append(x->headers, "Expect:");
-      if (l == NULL) luaL_error(L, "creatorapi: out of memory");
-      x->headers = l;
-    }
+    /* No "Expect: 100-continue" round trip for JSON bodies. */
+    if (!has_expect) lines[nlines++] = "Expect:";
   }
   lua_pop(L, 1);
+  cra_header_list(L, x, lines, nlines);
+  lua_pop(L, 1); /* p.headers: libcurl's list has its own copies */
   if (is_post) {
     curl_easy_setopt(e, CURLOPT_POST, 1L);
     curl_easy_setopt(e, CURLOPT_POSTFIELDS, x->req_body.data ? x->req_body.data : "");
@@ -177,6 +199,9 @@ void cra_download_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x
     snprintf(range, sizeof range, "%lld-", (long long)x->dl.offset);
     curl_easy_setopt(e, CURLOPT_RANGE, range); /* libcurl copies it */
   }
-  cra_user_agent(L, c, e, p, x);
+  {
+    char ua[CRA_UA_LINE_MAX]; /* a download sets CURLOPT_USERAGENT (x->dl.path): no line */
+    (void)cra_user_agent(L, c, e, p, x, ua);
+  }
   cra_common_opts(L, c, e, p, x);
 }

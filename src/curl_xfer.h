@@ -34,6 +34,9 @@ typedef struct cra_xfer {
   long long id;             /* the engine's handle for it (> 0) */
   CURL *easy;
   struct curl_slist *headers;
+  struct curl_slist *headers_prev; /* the list of the request this struct served
+                                    * before (a pooled struct): taken as it is
+                                    * when the lines are the same (curl_options.c) */
   char *url;
   char *path;               /* request path (no query) for error tables */
   const char *method;       /* static string: "GET" / "POST" */
