@@ -256,10 +256,12 @@ static int cra_engine_add(lua_State *L) {
   lua_pop(L, 1);
   x = cra_new_slot(g);
   if (x == NULL) return luaL_error(L, "creatorapi: out of memory");
-  if (!cra_p_dup(L, 3, "url", &x->url)) {
+  lua_getfield(L, 3, "url"); /* 4: stays while the options are set */
+  if (lua_type(L, 4) != LUA_TSTRING) {
     cra_drop_id(g, x->id);
     return luaL_argerror(L, 3, "p.url must be a string (a prepared request)");
   }
+  x->url = lua_tostring(L, 4);
   /* The answer buffers of the context's last request, emptied (answer.c). */
   cra_buf_take(&x->hdrs, &c->spare_hdrs);
   if (!is_download) cra_buf_take(&x->body, &c->spare_body);
@@ -281,6 +283,7 @@ static int cra_engine_add(lua_State *L) {
   }
   if (is_download) cra_download_opts(L, c, e, 3, x);
   else cra_request_opts(L, c, e, 3, x);
+  x->url = NULL; /* libcurl has its copy */
   x->state = CRA_XFER_RUNNING;
   mc = curl_multi_add_handle(g->curl.multi, e);
   if (mc != CURLM_OK) {

@@ -139,7 +139,6 @@ void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x)
   is_post = lua_type(L, -1) == LUA_TSTRING && strcmp(lua_tostring(L, -1), "POST") == 0;
   lua_pop(L, 1);
   x->method = is_post ? "POST" : "GET";
-  cra_p_dup(L, p, "path", &x->path);
   lua_getfield(L, p, "headers"); /* stays on the stack: lines[] point into its strings */
   hl = lua_gettop(L);
   n = lua_istable(L, hl) ? cra_rawlen(L, hl) : 0;

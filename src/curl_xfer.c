@@ -174,10 +174,7 @@ void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x) {
   x->dl.path = NULL;
   curl_slist_free_all(x->headers);
   x->headers = NULL;
-  free(x->url);
   x->url = NULL;
-  free(x->path);
-  x->path = NULL;
   cra_buf_free(&x->req_body);
   cra_buf_free(&x->body);
   cra_buf_free(&x->hdrs);

@@ -37,8 +37,8 @@ typedef struct cra_xfer {
   struct curl_slist *headers_prev; /* the list of the request this struct served
                                     * before (a pooled struct): taken as it is
                                     * when the lines are the same (curl_options.c) */
-  char *url;
-  char *path;               /* request path (no query) for error tables */
+  const char *url;          /* p.url, only while eng:add sets the options
+                             * (libcurl copies it; NULL after) */
   const char *method;       /* static string: "GET" / "POST" */
   cra_buf_t req_body;       /* POST body (CURLOPT_POSTFIELDS points here) */
   cra_buf_t body;           /* response body */
