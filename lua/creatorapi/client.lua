@@ -290,6 +290,10 @@ local function from_cache(self, req, charge)
   return res
 end
 
+-- What count_request reads when there is no retry gate: one attempt taken
+-- from the quota, no budget token (never written).
+local NO_GATE = setmetatable({ taken = 1 }, { __newindex = function() error("NO_GATE is read-only", 2) end })
+
 -- The gate asked before each retry (creatorapi.request_loop): a retry is a
 -- request, so it needs room under the daily quota (creatorapi.quota); with a
 -- budget, a retry after an attempt without an answer must fit in what is left
@@ -356,17 +360,18 @@ function M.send(self, req, charge)
     log(self, "warn", "%s %s: %s", req.method, req.path, qerr.message)
     return nil, qerr
   end
-  local g = { token = token, worst = req.cost, taken = 1 }
+  local worst = req.cost
   req.billed, req.cost, req.cost_detail = nil, nil, nil
   st.requests = st.requests + 1
   local t0 = self._logger and core.monotonic()
   -- No cap and no reservation: nothing to ask before a retry (count_request
-  -- still counts every attempt), so no gate closure on the common path.
-  local gate = (token or self._quota.max) and retry_gate(self, req, g, counted) or nil
+  -- still counts every attempt), so no gate closure, and no table for it to
+  -- keep its count in, on the common path.
+  local g = (token or self._quota.max) and { token = token, worst = worst, taken = 1 } or NO_GATE
+  local gate = g ~= NO_GATE and retry_gate(self, req, g, counted) or nil
   local res, err = self._loop:request(req, gate)
   count_request(self, res, err, g, counted)
   token = g.token
-  local worst = g.worst
   if not res then
     if token then
       if err.status then self._ledger:release(token) else self._ledger:settle(token, worst) end
