@@ -233,7 +233,9 @@ static void cra_push_api_error(lua_State *L, const cra_envelope_ctx *c,
 /* stack: [-0, +1] → result table from the envelope table at env. */
 static void cra_push_result(lua_State *L, const cra_envelope_ctx *c, int data_idx,
                             int meta_idx) {
-  lua_createtable(L, 0, 4);
+  /* Room for res.attempts (request_loop.lua) and paging's fields: filling
+   * the four slots exactly would rehash the table at the next key. */
+  lua_createtable(L, 0, 8);
   cra_pushint64(L, c->status);
   lua_setfield(L, -2, "status");
   lua_pushvalue(L, data_idx);

@@ -72,6 +72,9 @@ end
 --- on a dead kept-alive connection counts, a request refused before sending does not).
 function Quota:settle(attempts, taken)
   local d = self.day
+  -- the usual case, as many attempts as counted within the same UTC day,
+  -- changes nothing (one clock read)
+  if attempts == taken and d == math.floor(self.now() / DAY) then return end
   today(self)
   local n = (tonumber(attempts) or 0) - (self.day == d and taken or 0)
   if n ~= 0 then self.sent = math.max(0, self.sent + n) end
