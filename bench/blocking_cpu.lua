@@ -102,7 +102,7 @@ local ok_core, core = pcall(require, "creatorapi.core")
 local UA = ok_core and ("creatorapi-lua/" .. core._VERSION .. " libcurl/" .. core.curl_version) or "creatorapi-lua"
 local raw_same = per_call("", function(n)
   return string.format("%s %s %d 'Authorization: Bearer kapi_demo_key_0001' 'Accept: application/json'"
-    .. " 'User-Agent: %s' --compressed", baseline, KA, n, UA)
+    .. " 'User-Agent: %s' --compressed=gzip", baseline, KA, n, UA)
 end)
 local raw_tree = per_call("", function(n)
   return string.format("%s %s %d %s --yajl-tree", baseline, CV, n, CV_ARGS)

@@ -33,7 +33,7 @@ local AUTH = "'Authorization: Bearer kapi_demo_key_0001'"
 local UA = "creatorapi-lua/" .. core._VERSION .. " libcurl/" .. core.curl_version
 local loops = {
   raw = string.format("%s %s %d %s", baseline, KA, N, AUTH),
-  same = string.format("%s %s %d %s 'Accept: application/json' 'User-Agent: %s' --compressed --nosignal",
+  same = string.format("%s %s %d %s 'Accept: application/json' 'User-Agent: %s' --compressed=gzip --nosignal",
     baseline, KA, N, AUTH, UA),
   sdk = string.format("lua5.4 bench/cpu_calls.lua %s %d ka1 cpu", url, N),
 }

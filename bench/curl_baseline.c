@@ -1,9 +1,10 @@
 /*
  * curl_baseline — the floor for the HTTP benchmark: N sequential requests on
  * one libcurl easy handle (keep-alive), bodies received into memory.
- *   usage: curl_baseline URL N [HEADER | -d BODY | --compressed | --nosignal | --yajl-tree]...
+ *   usage: curl_baseline URL N [HEADER | -d BODY | --compressed[=LIST] | --nosignal | --yajl-tree]...
  * A HEADER is sent as given; -d BODY makes it a POST of BODY; --compressed
- * asks for every encoding libcurl decodes (CURLOPT_ACCEPT_ENCODING ""); --nosignal
+ * asks for every encoding libcurl decodes (CURLOPT_ACCEPT_ENCODING ""),
+ * --compressed=LIST for those of LIST only; --nosignal
  * sets CURLOPT_NOSIGNAL (as the SDK does: no SIGPIPE/SIGALRM handler juggling,
  * six rt_sigaction calls per transfer on libcurl 7.88); --yajl-tree
  * parses every body into a yajl tree (yajl_tree_parse) and frees it, the
@@ -47,7 +48,7 @@ int main(int argc, char **argv) {
   struct timespec a, b, ca, cb;
   CURL *h;
   if (argc < 3) {
-    fprintf(stderr, "usage: %s URL N [HEADER | -d BODY | --compressed | --nosignal | --yajl-tree]...\n", argv[0]);
+    fprintf(stderr, "usage: %s URL N [HEADER | -d BODY | --compressed[=LIST] | --nosignal | --yajl-tree]...\n", argv[0]);
     return 2;
   }
   n = strtol(argv[2], NULL, 10);
@@ -60,6 +61,8 @@ int main(int argc, char **argv) {
       curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     } else if (strcmp(argv[i], "--compressed") == 0) {
       curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
+    } else if (strncmp(argv[i], "--compressed=", 13) == 0) {
+      curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, argv[i] + 13);
     } else if (strcmp(argv[i], "-d") == 0 && i + 1 < argc) {
       curl_easy_setopt(h, CURLOPT_POSTFIELDS, argv[++i]);
     } else {

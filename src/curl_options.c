@@ -172,7 +172,8 @@ void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x)
     curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
   }
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, x->headers);
-  if (!x->configured) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+  /* gzip only (docs/decisions.md): libcurl formats the line for every request */
+  if (!x->configured) curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "gzip");
   cra_common_opts(L, c, e, p, x);
 }
 

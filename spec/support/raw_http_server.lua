@@ -15,6 +15,7 @@
     /__quit   → exit
   Canned routes (path without query):
     /cv/ok                      CreatiVault success envelope
+    /cv/gzip                    the same kind of envelope gzip-encoded (Content-Encoding: gzip)
     /cv/err/<code>/<http>       CreatiVault error envelope (429 adds Retry-After: 60)
     /cv/fail200                 success:false with HTTP 200 (code 40001)
     /cv/nocode                  success:false, error null, HTTP 200
@@ -178,6 +179,10 @@ local function route(req)
   end
   if path == "/cv/ok" then
     return 200, {}, cv_ok()
+  end
+  if path == "/cv/gzip" then
+    -- gzip of {"success":true,"data":{"list":[{"uid":"gz1"}],"total":1},"error":null,"meta":{"request_id":"req_gzip"}}
+    return 200, { ["Content-Encoding"] = "gzip" }, "\31\139\8\0\0\0\0\0\2\3\37\203\59\10\128\48\16\5\192\187\188\58\141\237\94\69\68\130\46\33\16\141\238\167\73\200\221\21\45\167\152\14\245\109\99\85\144\137\115\192\30\45\130\58\74\86\3\205\29\158\119\16\82\155\48\150\0\171\22\11\104\26\1\44\82\5\116\122\41\1\7\255\77\248\118\86\91\191\244\98\77\45\95\24\227\1\214\232\59\28\104\0\0\0"
   end
   code, http = path:match("^/cv/err/(%d+)/(%d+)$")
   if code then
