@@ -143,6 +143,11 @@ end
 local checkers = {}
 
 function checkers.integer(name, v, rule)
+  -- The usual case first: a Lua 5.3+ integer within the bounds.
+  if mtype and mtype(v) == "integer" then
+    local lo, hi = rule.min, rule.max
+    if (lo == nil or v >= lo) and (hi == nil or v <= hi) then return v end
+  end
   if type(v) == "string" and v:match("^%-?%d+$") then v = tonumber(v) end
   if not is_integral(v) then
     return nil, errors.validation(name, "expected an integer, got " .. describe(v))
