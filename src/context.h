@@ -117,6 +117,8 @@ CRA_HIDDEN void cra_answer_open(lua_State *L);
 
 /* ctx methods implemented in their own files */
 CRA_HIDDEN int cra_ctx_prepare(lua_State *L);
+/* stack: [-0, +1] The table of field names ctx:prepare closes over (prepare.c). */
+CRA_HIDDEN void cra_prepare_keys(lua_State *L);
 CRA_HIDDEN int cra_ctx_prepare_download(lua_State *L);
 CRA_HIDDEN int cra_ctx_parse(lua_State *L);
 CRA_HIDDEN int cra_ctx_decide(lua_State *L);

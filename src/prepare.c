@@ -24,6 +24,53 @@
 #include "part_file.h"
 #include "query.h"
 
+/* Field names and values prepare reads and writes on every call, interned
+ * once: ctx:prepare is a closure over this table (cra_prepare_keys), so a
+ * field costs an array read instead of lua_setfield's lookup of a C string.
+ * kt = 0 (prepare_download, or no upvalue) falls back to the C strings. */
+enum {
+  K_METHOD = 1, K_PATH, K_AUTH, K_TIMEOUT, K_CONNECT_TIMEOUT, K_RETRY, K_FRESH, K_MAX_RETRIES,
+  K_LIMITED, K_QUERY, K_BODY, K_HEADERS, K_TARGET, K_URL, K_FOLLOW, K_SCHEME, K_HOST, K_PORT,
+  K_USER_AGENT, K_GET, K_POST, K_SAFE, K_SUBMIT, K_NEVER, K_COUNT
+};
+static const char *const cra_key_names[K_COUNT] = {
+  NULL, "method", "path", "auth", "timeout", "connect_timeout", "retry", "fresh", "max_retries",
+  "limited", "query", "body", "headers", "target", "url", "follow", "scheme", "host", "port",
+  "user_agent", "GET", "POST", "safe", "submit", "never"
+};
+
+void cra_prepare_keys(lua_State *L) {
+  int k;
+  lua_createtable(L, K_COUNT, 0);
+  for (k = 1; k < K_COUNT; k++) {
+    lua_pushstring(L, cra_key_names[k]);
+    lua_rawseti(L, -2, k);
+  }
+}
+
+/* stack: [-0, +1] The interned string k. */
+static void cra_pushk(lua_State *L, int kt, int k) {
+  if (kt) lua_rawgeti(L, kt, k);
+  else lua_pushstring(L, cra_key_names[k]);
+}
+
+/* stack: [-1, +0] p[k] = the value on top (p: a fresh table, no metatable). */
+static void cra_setk(lua_State *L, int p, int kt, int k) {
+  if (kt) {
+    lua_rawgeti(L, kt, k);
+    lua_insert(L, -2);
+    lua_rawset(L, p);
+  } else {
+    lua_setfield(L, p, cra_key_names[k]);
+  }
+}
+
+/* stack: [-0, +1] t[k], raw. */
+static void cra_getk(lua_State *L, int t, int kt, int k) {
+  cra_pushk(L, kt, k);
+  lua_rawget(L, t);
+}
+
 /* Default headers that a same-named entry in req.headers replaces. */
 enum { H_ACCEPT = 1, H_CTYPE = 2, H_APIKEY = 4, H_IDENT = 8, H_AUTHZ = 16 };
 
@@ -65,22 +112,22 @@ static void cra_add_built(lua_State *L, int t, const char *line) {
   lua_rawseti(L, t, (int)cra_rawlen(L, t) + 1);
 }
 
-static void cra_set_timeout(lua_State *L, int p, const char *field, long ms, long disabled) {
+static void cra_set_timeout(lua_State *L, int p, int kt, int field, long ms, long disabled) {
   if (ms == disabled) lua_pushboolean(L, 0);
   else lua_pushnumber(L, (lua_Number)ms / 1000.0);
-  lua_setfield(L, p, field);
+  cra_setk(L, p, kt, field);
 }
 
 /* The connection part of p (scheme, host, port) from the context. */
-static void cra_set_endpoint(lua_State *L, int p, const cra_ctx_t *c) {
+static void cra_set_endpoint(lua_State *L, int p, int kt, const cra_ctx_t *c) {
   lua_pushstring(L, c->scheme);
-  lua_setfield(L, p, "scheme");
+  cra_setk(L, p, kt, K_SCHEME);
   lua_pushstring(L, c->host);
-  lua_setfield(L, p, "host");
+  cra_setk(L, p, kt, K_HOST);
   lua_pushinteger(L, c->port);
-  lua_setfield(L, p, "port");
+  cra_setk(L, p, kt, K_PORT);
   lua_pushstring(L, c->user_agent);
-  lua_setfield(L, p, "user_agent");
+  cra_setk(L, p, kt, K_USER_AGENT);
 }
 
 /* A validation result: nil, err. */
@@ -96,20 +143,19 @@ typedef struct cra_req_head {
   const char *method, *path, *auth;
   size_t plen;
   int is_post, send_key, send_ident;
+  int kt; /* stack index of the key table, or 0 */
 } cra_req_head;
 
 static int cra_read_head(lua_State *L, cra_ctx_t *c, int ri, cra_req_head *h) {
   size_t i;
-  lua_pushliteral(L, "method");
-  lua_rawget(L, ri);
+  cra_getk(L, ri, h->kt, K_METHOD);
   h->method = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
   lua_pop(L, 1);
   if (strcmp(h->method, "GET") == 0) { h->method = "GET"; h->is_post = 0; }
   else if (strcmp(h->method, "POST") == 0) { h->method = "POST"; h->is_post = 1; }
   else return cra_invalid(L, "method", "request method must be \"GET\" or \"POST\"", NULL, NULL), 0;
 
-  lua_pushliteral(L, "path");
-  lua_rawget(L, ri); /* stays on the stack: h->path points into it */
+  cra_getk(L, ri, h->kt, K_PATH); /* stays on the stack: h->path points into it */
   if (lua_type(L, -1) != LUA_TSTRING)
     return cra_invalid(L, "path", "request path must be a string", h->method, NULL), 0;
   h->path = lua_tolstring(L, -1, &h->plen);
@@ -123,8 +169,7 @@ static int cra_read_head(lua_State *L, cra_ctx_t *c, int ri, cra_req_head *h) {
   }
 
   h->auth = "full";
-  lua_pushliteral(L, "auth");
-  lua_rawget(L, ri);
+  cra_getk(L, ri, h->kt, K_AUTH);
   if (!lua_isnil(L, -1)) {
     h->auth = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
     if (strcmp(h->auth, "full") != 0 && strcmp(h->auth, "key") != 0 && strcmp(h->auth, "none") != 0)
@@ -148,25 +193,22 @@ static int cra_read_policy(lua_State *L, cra_ctx_t *c, int ri, int p, const cra_
   long timeout_ms, connect_ms;
   double mr = c->max_retries;
   const char *retry = h->is_post ? "submit" : "safe";
-  lua_pushliteral(L, "timeout");
-  lua_rawget(L, ri);
+  cra_getk(L, ri, h->kt, K_TIMEOUT);
   if (!cra_timeout_ms(L, -1, c->timeout_ms, 0, &timeout_ms))
     return cra_invalid(L, "timeout", "timeout must be a positive number of seconds or false",
                        h->method, h->path), 0;
   lua_pop(L, 1);
-  lua_pushliteral(L, "connect_timeout");
-  lua_rawget(L, ri);
+  cra_getk(L, ri, h->kt, K_CONNECT_TIMEOUT);
   if (!cra_timeout_ms(L, -1, c->connect_timeout_ms, CRA_NO_CONNECT_TIMEOUT_MS, &connect_ms))
     return cra_invalid(L, "connect_timeout", "connect_timeout must be a positive number of seconds or false",
                        h->method, h->path), 0;
   lua_pop(L, 1);
-  cra_set_timeout(L, p, "timeout", timeout_ms, 0);
-  cra_set_timeout(L, p, "connect_timeout", connect_ms, CRA_NO_CONNECT_TIMEOUT_MS);
+  cra_set_timeout(L, p, h->kt, K_TIMEOUT, timeout_ms, 0);
+  cra_set_timeout(L, p, h->kt, K_CONNECT_TIMEOUT, connect_ms, CRA_NO_CONNECT_TIMEOUT_MS);
 
   /* "safe" (default for GET), "submit" (default for POST: a POST may create
    * billable work), "never". */
-  lua_pushliteral(L, "retry");
-  lua_rawget(L, ri);
+  cra_getk(L, ri, h->kt, K_RETRY);
   if (!lua_isnil(L, -1)) {
     const char *r = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
     if (strcmp(r, "safe") == 0) retry = "safe";
@@ -176,25 +218,24 @@ static int cra_read_policy(lua_State *L, cra_ctx_t *c, int ri, int p, const cra_
                             h->method, h->path), 0;
   }
   lua_pop(L, 1);
-  lua_pushstring(L, retry);
-  lua_setfield(L, p, "retry");
+  cra_pushk(L, h->kt, retry[0] == 's' ? (retry[1] == 'a' ? K_SAFE : K_SUBMIT) : K_NEVER);
+  cra_setk(L, p, h->kt, K_RETRY);
   /* libcurl (and a keep-alive pool) silently re-sends a request when a
    * reused connection dies before any answer, even a POST the server may
    * already have acted on: "submit" and "never" requests get a fresh,
    * one-shot connection that no transport re-sends on. */
   lua_pushboolean(L, strcmp(retry, "safe") != 0);
-  lua_setfield(L, p, "fresh");
+  cra_setk(L, p, h->kt, K_FRESH);
 
-  lua_pushliteral(L, "max_retries");
-  lua_rawget(L, ri);
+  cra_getk(L, ri, h->kt, K_MAX_RETRIES);
   if (!cra_opt_number(L, -1, 0, CRA_MAX_RETRIES_LIMIT, 1, &mr))
     return cra_invalid(L, "max_retries", "max_retries must be an integer between 0 and 100",
                        h->method, h->path), 0;
   lua_pop(L, 1);
   lua_pushinteger(L, (lua_Integer)mr);
-  lua_setfield(L, p, "max_retries");
+  cra_setk(L, p, h->kt, K_MAX_RETRIES);
   lua_pushboolean(L, 1);
-  lua_setfield(L, p, "limited");
+  cra_setk(L, p, h->kt, K_LIMITED);
   return 1;
 }
 
@@ -202,8 +243,7 @@ static int cra_read_policy(lua_State *L, cra_ctx_t *c, int ri, int p, const cra_
  * the table stays at *uh (0 when none). Returns 0 after nil, err. */
 static int cra_read_headers(lua_State *L, int ri, const cra_req_head *h, int *uh, int *overridden) {
   *uh = 0;
-  lua_pushliteral(L, "headers");
-  lua_rawget(L, ri);
+  cra_getk(L, ri, h->kt, K_HEADERS);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     return 1;
@@ -253,19 +293,21 @@ int cra_ctx_prepare(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   luaL_checkstack(L, 16, "prepare");
+  /* stack: ctx, req, key table (or nil: a copy of prepare without it) */
+  lua_pushvalue(L, lua_upvalueindex(1));
+  h.kt = lua_istable(L, 3) ? 3 : 0;
   if (!cra_read_head(L, c, ri, &h)) return 2;
-  /* stack: ctx, req, path */
+  /* stack: ctx, req, keys, path */
   lua_createtable(L, 0, 20);
   p = lua_gettop(L);
-  lua_pushstring(L, h.method);
-  lua_setfield(L, p, "method");
-  lua_pushvalue(L, 3);
-  lua_setfield(L, p, "path");
+  cra_pushk(L, h.kt, h.is_post ? K_POST : K_GET);
+  cra_setk(L, p, h.kt, K_METHOD);
+  lua_pushvalue(L, 4);
+  cra_setk(L, p, h.kt, K_PATH);
   if (!cra_read_policy(L, c, ri, p, &h)) return 2;
 
   /* query → string */
-  lua_pushliteral(L, "query");
-  lua_rawget(L, ri);
+  cra_getk(L, ri, h.kt, K_QUERY);
   if (lua_istable(L, -1)) {
     int q = lua_gettop(L);
     if (!cra_query_encode(L, q)) {
@@ -284,8 +326,7 @@ int cra_ctx_prepare(lua_State *L) {
   /* the query string (or nil) stays on the stack: qs points into it */
   {
     luaL_Buffer b;
-    lua_pushliteral(L, "body");
-    lua_rawget(L, ri);
+    cra_getk(L, ri, h.kt, K_BODY);
     if (!h.is_post) {
       if (!lua_isnil(L, -1))
         return cra_invalid(L, "body", "a GET request cannot have a body", h.method, h.path);
@@ -302,7 +343,7 @@ int cra_ctx_prepare(lua_State *L) {
       } else {
         lua_remove(L, -2);
       }
-      lua_setfield(L, p, "body");
+      cra_setk(L, p, h.kt, K_BODY);
       has_body = 1;
     }
     if (!cra_read_headers(L, ri, &h, &uh, &overridden)) return 2;
@@ -328,11 +369,11 @@ int cra_ctx_prepare(lua_State *L) {
         lua_pushlstring(L, u + blen, ulen - blen);
         lua_concat(L, 2);
       }
-      lua_setfield(L, p, "target");
-      lua_setfield(L, p, "url");
+      cra_setk(L, p, h.kt, K_TARGET);
+      cra_setk(L, p, h.kt, K_URL);
     }
   }
-  cra_set_endpoint(L, p, c);
+  cra_set_endpoint(L, p, h.kt, c);
 
   lua_createtable(L, 6, 0);
   hl = lua_gettop(L);
@@ -353,13 +394,13 @@ int cra_ctx_prepare(lua_State *L) {
       lua_pop(L, 2);
     }
   }
-  lua_setfield(L, p, "headers");
+  cra_setk(L, p, h.kt, K_HEADERS);
   /* Redirects: never for POST, and never when a credential header is sent
    * (it would be forwarded to the new host). Unauthenticated GETs follow up
    * to 5, without https → http. */
   lua_pushboolean(L, !h.is_post && !h.send_key && !h.send_ident &&
                          !(overridden & (H_APIKEY | H_IDENT | H_AUTHZ)));
-  lua_setfield(L, p, "follow");
+  cra_setk(L, p, h.kt, K_FOLLOW);
   lua_settop(L, p);
   return 1;
 }
@@ -459,8 +500,8 @@ int cra_ctx_prepare_download(lua_State *L) {
     cra_pushint64(L, (long long)max_bytes);
     lua_setfield(L, p, "max_bytes");
   }
-  cra_set_timeout(L, p, "timeout", timeout_ms, 0);
-  cra_set_timeout(L, p, "connect_timeout", connect_ms, CRA_NO_CONNECT_TIMEOUT_MS);
+  cra_set_timeout(L, p, 0, K_TIMEOUT, timeout_ms, 0);
+  cra_set_timeout(L, p, 0, K_CONNECT_TIMEOUT, connect_ms, CRA_NO_CONNECT_TIMEOUT_MS);
   lua_pushinteger(L, lsl > 0 && lst > 0 ? lsl : 0);
   lua_setfield(L, p, "low_speed_limit");
   lua_pushinteger(L, lsl > 0 && lst > 0 ? lst : 0);
