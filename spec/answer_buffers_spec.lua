@@ -37,10 +37,13 @@ describe("answer buffers reused across calls #jit", function()
   it("an error answer, an empty body and a cut-off answer after a long success are read from their own bytes", function()
     local c = cv()
     local path = "/openapi/v1/creators/tiktok/search"
-    local function long() assert.are.equal(50, #assert(search(c, 50)).data) end
+    local function long()
+      assert.are.equal(50, #assert(search(c, 50)).data)
+    end
     local function call() return search(c, 50) end
     long()
-    m:curl("POST", "/_mock/faults", string.format('{"kind":"status","status":400,"path":"%s","body":{"success":false,"error":{"code":40001,"message":"short"}}}', path))
+    m:curl("POST", "/_mock/faults", string.format('{"kind":"status","status":400,"path":"%s",'
+      .. '"body":{"success":false,"error":{"code":40001,"message":"short"}}}', path))
     local res, err = call()
     assert.is_nil(res)
     assert.are.equal(400, err.status)

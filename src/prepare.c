@@ -293,6 +293,7 @@ int cra_ctx_prepare(lua_State *L) {
   luaL_checktype(L, 2, LUA_TTABLE);
   lua_settop(L, 2);
   luaL_checkstack(L, 16, "prepare");
+  memset(&h, 0, sizeof h);
   /* stack: ctx, req, key table (or nil: a copy of prepare without it) */
   lua_pushvalue(L, lua_upvalueindex(1));
   h.kt = lua_istable(L, 3) ? 3 : 0;
