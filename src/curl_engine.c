@@ -399,9 +399,9 @@ static void cra_push_download_raw(lua_State *L, cra_xfer_t *x) {
   }
 }
 
-/* Pushes { {id =, raw =}, … } for g->done and releases those transfers. */
-/* Pushes the finished transfers: a list of { id =, raw = } or, with `into`
- * (a table's stack index), into[id] = raw for each and their count. */
+/* Pushes the finished transfers (g->done) and releases them: a list of
+ * { id =, raw = } or, with `into` (a table's stack index), into[id] = raw
+ * for each and their count. */
 static int cra_push_done(lua_State *L, cra_engine_t *g, int into) {
   size_t i, n = g->ndone;
   luaL_checkstack(L, 6, "engine");
