@@ -192,7 +192,7 @@ static int cra_read_head(lua_State *L, cra_ctx_t *c, int ri, cra_req_head *h) {
 static int cra_read_policy(lua_State *L, cra_ctx_t *c, int ri, int p, const cra_req_head *h) {
   long timeout_ms, connect_ms;
   double mr = c->max_retries;
-  const char *retry = h->is_post ? "submit" : "safe";
+  int retry = h->is_post ? K_SUBMIT : K_SAFE; /* a key of the table: its value is the name */
   cra_getk(L, ri, h->kt, K_TIMEOUT);
   if (!cra_timeout_ms(L, -1, c->timeout_ms, 0, &timeout_ms))
     return cra_invalid(L, "timeout", "timeout must be a positive number of seconds or false",
@@ -211,20 +211,20 @@ static int cra_read_policy(lua_State *L, cra_ctx_t *c, int ri, int p, const cra_
   cra_getk(L, ri, h->kt, K_RETRY);
   if (!lua_isnil(L, -1)) {
     const char *r = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
-    if (strcmp(r, "safe") == 0) retry = "safe";
-    else if (strcmp(r, "submit") == 0) retry = "submit";
-    else if (strcmp(r, "never") == 0) retry = "never";
+    if (strcmp(r, "safe") == 0) retry = K_SAFE;
+    else if (strcmp(r, "submit") == 0) retry = K_SUBMIT;
+    else if (strcmp(r, "never") == 0) retry = K_NEVER;
     else return cra_invalid(L, "retry", "request retry must be \"safe\", \"submit\" or \"never\"",
                             h->method, h->path), 0;
   }
   lua_pop(L, 1);
-  cra_pushk(L, h->kt, retry[0] == 's' ? (retry[1] == 'a' ? K_SAFE : K_SUBMIT) : K_NEVER);
+  cra_pushk(L, h->kt, retry);
   cra_setk(L, p, h->kt, K_RETRY);
   /* libcurl (and a keep-alive pool) silently re-sends a request when a
    * reused connection dies before any answer, even a POST the server may
    * already have acted on: "submit" and "never" requests get a fresh,
    * one-shot connection that no transport re-sends on. */
-  lua_pushboolean(L, strcmp(retry, "safe") != 0);
+  lua_pushboolean(L, retry != K_SAFE);
   cra_setk(L, p, h->kt, K_FRESH);
 
   cra_getk(L, ri, h->kt, K_MAX_RETRIES);
