@@ -502,10 +502,6 @@ void cra_context_open(lua_State *L, const luaL_Reg *ops) {
   lua_newtable(L);
   cra_setfuncs(L, methods, 0);
   cra_setfuncs(L, ops, 0);
-  /* ctx:prepare closes over its field names, interned once (prepare.c) */
-  cra_prepare_keys(L);
-  lua_pushcclosure(L, cra_ctx_prepare, 1);
-  lua_setfield(L, -2, "prepare");
   lua_setfield(L, -2, "__index");
   lua_pushcfunction(L, cra_ctx_close);
   lua_setfield(L, -2, "__gc");

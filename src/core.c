@@ -71,6 +71,14 @@ int luaopen_creatorapi_core(lua_State *L) {
       {NULL, NULL}
     };
     cra_context_open(L, ctx_ops);
+    /* ctx:prepare again, as a closure over its field names interned once
+     * (prepare.c: an array read per field instead of a C-string lookup) */
+    luaL_getmetatable(L, CRA_CONTEXT_MT);
+    lua_getfield(L, -1, "__index");
+    cra_prepare_keys(L);
+    lua_pushcclosure(L, cra_ctx_prepare, 1);
+    lua_setfield(L, -2, "prepare");
+    lua_pop(L, 2);
   }
   cra_answer_open(L);
   cra_curl_engine_open(L);
