@@ -76,6 +76,11 @@ describe("validate.check #jit", function()
   end)
 
   it("rejects out-of-range values", function()
+    -- the bounds are inclusive, for Lua integers (their short path) and other forms alike
+    for _, v in ipairs{ 1, 200, "1", "200", 1.0, 200.0 } do
+      assert.equal(math.tointeger and math.tointeger(tonumber(v)) or tonumber(v),
+        assert(validate.check(spec, { name = "x", page = v }, "t")).page)
+    end
     bad({ name = "x", page = 0 }, "page", ">= 1")
     bad({ name = "x", page = 201 }, "page", "<= 200")
     bad({ name = "x", size = 101 }, "size", "<= 100")
