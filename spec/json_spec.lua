@@ -204,6 +204,46 @@ describe("json_decode #jit", function()
     derr("[" .. big .. '{"abc\255":1}]', "invalid UTF-8", #big + 6)
   end)
 
+  it("serves a page's recurring keys from the key cache, even after unique keys filled it", function()
+    -- The field names of a KeyAPI influencer row: the 1-row call decodes
+    -- them on every call, and every key hashed again costs a string.
+    local names = {}
+    for w in ([[avatar avg_30d_price category contact_email ec_score first_crawl_dt gender
+      influencer_video_duration_level influencer_video_publish_hour influencer_video_publish_week
+      interaction_rate language most_category_product most_views_video nick_name off_mark
+      per_video_product_views_avg_7d_cnt region sales_flag seller_id show_case_flag signature
+      total_comments_cnt total_digg_1d_cnt total_digg_30d_cnt total_digg_7d_cnt total_digg_90d_cnt
+      total_digg_cnt total_followers_1d_cnt total_followers_30d_cnt total_followers_7d_cnt
+      total_followers_90d_cnt total_followers_cnt total_following_cnt total_likes_cnt total_live_cnt
+      total_live_sale_gmv_30d_amt total_post_video_cnt total_product_30d_cnt total_product_cnt
+      total_sale_cnt total_sale_gmv_30d_amt total_sale_gmv_amt total_shares_cnt
+      total_video_product_30d_cnt total_video_sale_30d_cnt total_video_sale_gmv_30d_amt
+      total_views_cnt unique_id user_id]]):gmatch("%S+") do names[#names + 1] = w end
+    local fields = {}
+    for i, k in ipairs(names) do fields[i] = string.format('"%s":%d', k, i) end
+    local page = '{"code":0,"message":"success","data":[{' .. table.concat(fields, ",")
+      .. '}],"requestId":"r-1"}'
+    local keys = #names + 4
+    local unique = {}
+    for i = 1, 1200 do unique[i] = string.format('"id_%d":%d', 138586341 + 7 * i, i) end
+    unique = "{" .. table.concat(unique, ",") .. "}"
+    for _, fill in ipairs{ false, true } do
+      if fill then assert(decode(unique)) end -- every set of the cache full of keys seen once
+      local hits, misses
+      for _ = 1, 3 do
+        local v = assert(decode(page))
+        assert.equal(#names, v.data[1][names[#names]])
+        hits, misses = core._json_key_cache()
+        assert.equal(keys, hits + misses)
+      end
+      -- Before: a key shared its set with another recurring key and the
+      -- two kept each other out for good (16 of these 54 on every decode).
+      assert.is_true(misses <= 1, ("%d of %d keys still missed on the third decode"):format(misses, keys))
+    end
+    assert(decode("[1]"))
+    assert.same({ 0, 0 }, { core._json_key_cache() }) -- counts are the last decode's
+  end)
+
   it("accepts only space, tab, CR and LF as whitespace (a form feed is an error)", function()
     for _, text in ipairs{ "[\f]", "\f[1]", "[1,\f2]", "{\"a\":\f1}", "\"a\fb\"" } do
       local v, err = decode(text)

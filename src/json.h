@@ -55,6 +55,10 @@ CRA_HIDDEN void cra_json_open(lua_State *L);
 CRA_HIDDEN int cra_json_decode_simd(lua_State *L, const char *text, size_t len,
                                     int max_depth);
 
+/* core._json_key_cache() -> hits, misses of the last simdjson decode's
+ * object-key cache (json_simd.cpp; for the specs). */
+CRA_HIDDEN int cra_json_key_cache_stats(lua_State *L);
+
 /* 1 when s[0..len) is valid UTF-8 by the rules of cra_json_utf8_check
  * (simdjson's SIMD validator, json_simd.cpp), else 0. */
 CRA_HIDDEN int cra_json_utf8_valid(const char *s, size_t len);

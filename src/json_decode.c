@@ -68,6 +68,8 @@ CRA_HIDDEN void cra_json_open(lua_State *L) {
   lua_setfield(L, t, "json_decode");
   lua_pushcfunction(L, l_json_decode_yajl);
   lua_setfield(L, t, "_json_decode_yajl");
+  lua_pushcfunction(L, cra_json_key_cache_stats);
+  lua_setfield(L, t, "_json_key_cache");
 
   cra_json_encode_open(L);
   cra_json_text_open();

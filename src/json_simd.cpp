@@ -3,7 +3,8 @@
  * (Debian libsimdjson-dev), then one walk over its tape that builds the Lua
  * values directly.
  *
- * Owns: cra_json_decode_simd, cra_json_utf8_valid (json.h, C linkage).
+ * Owns: cra_json_decode_simd, cra_json_utf8_valid, cra_json_key_cache_stats
+ * (json.h, C linkage).
  *
  * Why DOM and not On-Demand: On-Demand is header-only and compiled for the
  * build's target ISA (baseline x86-64: simdjson's scalar "fallback"
@@ -53,8 +54,9 @@ const size_t RETAIN_BYTES = size_t(1) << 20;
 
 /* Object-key cache: 2-way set associative, keys up to KC_MAXLEN bytes (Lua's
  * short-string limit). A hit hands back the Lua string already interned for
- * the same bytes instead of hashing them again. A key enters the cache on
- * its second miss in a row for its set, so keys seen once cost no insert.
+ * the same bytes instead of hashing them again. A key takes a free way at
+ * once; into a full set it enters on its second miss while it is still one
+ * of the set's last two misses, so keys seen once evict nothing.
  * Each entry's string is anchored in the box's uservalue table at [slot + 1]. */
 const int KC_BITS = 8;
 const int KC_SETS = 1 << KC_BITS;
@@ -82,7 +84,8 @@ struct Box {
   int frames_cap;
   KcEntry kc[KC_SIZE];
   unsigned char kc_next[KC_SETS];
-  uint32_t kc_miss[KC_SETS]; /* tag of the last key that missed, per set */
+  uint32_t kc_miss[KC_SETS][2]; /* tags of the last two keys that missed, per set */
+  unsigned long kc_hits, kc_misses; /* of the last decode (core._json_key_cache) */
 };
 
 void box_release(Box *b) {
@@ -230,6 +233,7 @@ void push_key(Walk &w, std::string_view k) {
   lua_State *L = w.L;
   size_t len = k.size();
   if (len > KC_MAXLEN) {
+    w.b->kc_misses++;
     lua_pushlstring(L, k.data(), len);
     return;
   }
@@ -239,17 +243,26 @@ void push_key(Walk &w, std::string_view k) {
   unsigned slot = 2 * set;
   KcEntry *e = &w.b->kc[slot];
   if (e[0].s != nullptr && e[0].len == len && std::memcmp(e[0].s, k.data(), len) == 0) {
+    w.b->kc_hits++;
     lua_rawgeti(L, w.kc_idx, int(slot) + 1);
     return;
   }
   if (e[1].s != nullptr && e[1].len == len && std::memcmp(e[1].s, k.data(), len) == 0) {
+    w.b->kc_hits++;
     lua_rawgeti(L, w.kc_idx, int(slot) + 2);
     return;
   }
-  if (w.b->kc_miss[set] != tag) {
-    /* First miss for these bytes: not worth caching yet (unique keys, such
-     * as ids used as keys, would only churn the cache). */
-    w.b->kc_miss[set] = tag;
+  w.b->kc_misses++;
+  bool room = e[0].s == nullptr || e[1].s == nullptr;
+  uint32_t *miss = w.b->kc_miss[set];
+  if (!room && miss[0] != tag && miss[1] != tag) {
+    /* A full set and the first miss for these bytes: not worth evicting
+     * for yet (unique keys, such as ids used as keys, would only churn the
+     * cache). A set with a free way takes the key at once, and the last two
+     * missed keys of a set are both remembered, so two keys that share a
+     * set do not keep each other out. */
+    miss[1] = miss[0];
+    miss[0] = tag;
     lua_pushlstring(L, k.data(), len);
     return;
   }
@@ -378,6 +391,18 @@ bool walk(Walk &w, dom::element cur) {
 
 }  // namespace
 
+/* core._json_key_cache() -> hits, misses: object keys of the last decode
+ * that came from the key cache and that did not (specs only). */
+extern "C" CRA_HIDDEN int cra_json_key_cache_stats(lua_State *L) {
+  lua_pushlightuserdata(L, &box_key);
+  lua_rawget(L, LUA_REGISTRYINDEX);
+  Box *b = lua_type(L, -1) == LUA_TUSERDATA ? static_cast<Box *>(lua_touserdata(L, -1)) : nullptr;
+  lua_pop(L, 1);
+  lua_pushinteger(L, b ? lua_Integer(b->kc_hits) : 0);
+  lua_pushinteger(L, b ? lua_Integer(b->kc_misses) : 0);
+  return 2;
+}
+
 extern "C" CRA_HIDDEN int cra_json_utf8_valid(const char *s, size_t len) {
   return simdjson::validate_utf8(s, len) ? 1 : 0;
 }
@@ -401,6 +426,7 @@ extern "C" CRA_HIDDEN int cra_json_decode_simd(lua_State *L, const char *text, s
     lua_settop(L, base - 1);
     return 0;
   }
+  b->kc_hits = b->kc_misses = 0;
   Walk w{L, b, 0, max_depth, base + 2, base + 1};
   bool ok = walk(w, root);
   box_park(L, base, b);
