@@ -38,11 +38,16 @@ local loops = {
   sdk = string.format("lua5.4 bench/cpu_calls.lua %s %d ka1 cpu", url, N),
 }
 
+-- → cpu, user, system (seconds; the split may be nil)
 local function cpu_of(name)
   local out = run(loops[name])
-  -- curl_baseline: "<wall> <bytes> <cpu>"; cpu_calls.lua: "<cpu>"
-  local cpu = tonumber(name == "sdk" and out:match("^%s*(%S+)%s*$") or out:match("^%S+ %S+ (%S+)"))
-  return assert(cpu, name .. " loop failed: " .. out)
+  -- curl_baseline: "<wall> <bytes> <cpu> <user> <system>";
+  -- cpu_calls.lua: "<cpu> [<user> <system>]"
+  local cpu, u, sy
+  if name == "sdk" then cpu, u, sy = out:match("^%s*(%S+) ?(%S*) ?(%S*)%s*$")
+  else cpu, u, sy = out:match("^%S+ %S+ (%S+) ?(%S*) ?(%S*)") end
+  cpu = tonumber(cpu)
+  return assert(cpu, name .. " loop failed: " .. out), tonumber(u), tonumber(sy)
 end
 
 local function median(t)
@@ -54,9 +59,14 @@ local function median(t)
 end
 
 local per = { raw = {}, same = {}, sdk = {} }
+local split = { raw = {}, same = {}, sdk = {} } -- per round: { user, system }
 local vs_raw, vs_same = {}, {}
 for r = 1, ROUNDS do
-  for _, name in ipairs{ "raw", "same", "sdk" } do per[name][r] = cpu_of(name) end
+  for _, name in ipairs{ "raw", "same", "sdk" } do
+    local cpu, u, sy = cpu_of(name)
+    per[name][r] = cpu
+    split[name][r] = u and sy and { u, sy } or nil
+  end
   vs_raw[r] = per.sdk[r] / per.raw[r]
   vs_same[r] = per.sdk[r] / per.same[r]
 end
@@ -66,14 +76,23 @@ local function best(name)
   return b
 end
 local function us(name) return best(name) / N * 1e6 end
+-- "user U + system S" of the loop's best round, in us per call.
+local function parts(name)
+  local b = best(name)
+  for r, v in ipairs(per[name]) do
+    local sp = split[name][r]
+    if v == b and sp then return string.format("  (user %5.1f + system %5.1f)", sp[1] / N * 1e6, sp[2] / N * 1e6) end
+  end
+  return ""
+end
 local function range(t)
   local lo, hi = math.huge, 0
   for _, v in ipairs(t) do lo, hi = math.min(lo, v), math.max(hi, v) end
   return string.format("%.2f-%.2f", lo, hi)
 end
-print(string.format("raw libcurl, KeyAPI 1-row GET, bytes only (libcurl defaults):  %7.1f us CPU/call", us("raw")))
-print(string.format("raw libcurl, the SDK's request lines, CURLOPT_NOSIGNAL:        %7.1f us CPU/call", us("same")))
-print(string.format("creatorapi, the same call decoded to Lua tables:               %7.1f us CPU/call", us("sdk")))
+print(string.format("raw libcurl, KeyAPI 1-row GET, bytes only (libcurl defaults):  %7.1f us CPU/call%s", us("raw"), parts("raw")))
+print(string.format("raw libcurl, the SDK's request lines, CURLOPT_NOSIGNAL:        %7.1f us CPU/call%s", us("same"), parts("same")))
+print(string.format("creatorapi, the same call decoded to Lua tables:               %7.1f us CPU/call%s", us("sdk"), parts("sdk")))
 local ratio = best("sdk") / best("raw")
 print(string.format("KeyAPI 1-row call, CPU time (user + system), best of %d rounds of %d calls each:"
   .. " %.2fx raw libcurl bytes only (goal <= 2.00)%s; %.2fx the SDK's request from careful C;"
