@@ -90,9 +90,10 @@ local function range(t)
   for _, v in ipairs(t) do lo, hi = math.min(lo, v), math.max(hi, v) end
   return string.format("%.2f-%.2f", lo, hi)
 end
-print(string.format("raw libcurl, KeyAPI 1-row GET, bytes only (libcurl defaults):  %7.1f us CPU/call%s", us("raw"), parts("raw")))
-print(string.format("raw libcurl, the SDK's request lines, CURLOPT_NOSIGNAL:        %7.1f us CPU/call%s", us("same"), parts("same")))
-print(string.format("creatorapi, the same call decoded to Lua tables:               %7.1f us CPU/call%s", us("sdk"), parts("sdk")))
+local LINE = "%-62s %7.1f us CPU/call%s"
+print(string.format(LINE, "raw libcurl, KeyAPI 1-row GET, bytes only (libcurl defaults):", us("raw"), parts("raw")))
+print(string.format(LINE, "raw libcurl, the SDK's request lines, CURLOPT_NOSIGNAL:", us("same"), parts("same")))
+print(string.format(LINE, "creatorapi, the same call decoded to Lua tables:", us("sdk"), parts("sdk")))
 local ratio = best("sdk") / best("raw")
 print(string.format("KeyAPI 1-row call, CPU time (user + system), best of %d rounds of %d calls each:"
   .. " %.2fx raw libcurl bytes only (goal <= 2.00)%s; %.2fx the SDK's request from careful C;"
