@@ -56,7 +56,8 @@ CRA_HIDDEN int cra_json_decode_simd(lua_State *L, const char *text, size_t len,
                                     int max_depth);
 
 /* core._json_key_cache() -> hits, misses of the last simdjson decode's
- * object-key cache (json_simd.cpp; for the specs). */
+ * object-key cache; core._json_key_cache(key) -> the key's cache set
+ * (json_simd.cpp; for the specs). */
 CRA_HIDDEN int cra_json_key_cache_stats(lua_State *L);
 
 /* 1 when s[0..len) is valid UTF-8 by the rules of cra_json_utf8_check

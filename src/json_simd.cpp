@@ -55,13 +55,19 @@ const size_t RETAIN_BYTES = size_t(1) << 20;
 /* Object-key cache: 2-way set associative, keys up to KC_MAXLEN bytes (Lua's
  * short-string limit). A hit hands back the Lua string already interned for
  * the same bytes instead of hashing them again. A key takes a free way at
- * once; into a full set it enters on its second miss while it is still one
- * of the set's last two misses, so keys seen once evict nothing.
+ * once. Into a full set it enters only on its second miss (while it is one
+ * of the set's last KC_MISSES misses, so keys seen once evict nothing), and
+ * only over a way not used since the set was last swept: each way has a
+ * "used" bit, set when it is inserted or hit, and a miss that inserts
+ * nothing clears both (second chance). A stale entry goes on the second
+ * round, and three keys that recur in one set cost one miss a round instead
+ * of evicting each other in turn.
  * Each entry's string is anchored in the box's uservalue table at [slot + 1]. */
 const int KC_BITS = 8;
 const int KC_SETS = 1 << KC_BITS;
 const int KC_SIZE = 2 * KC_SETS;
 const size_t KC_MAXLEN = 40;
+const int KC_MISSES = 4;
 
 struct KcEntry {
   const char *s;
@@ -83,8 +89,8 @@ struct Box {
   Frame *frames; /* the walk's open containers (malloc'd) */
   int frames_cap;
   KcEntry kc[KC_SIZE];
-  unsigned char kc_next[KC_SETS];
-  uint32_t kc_miss[KC_SETS][2]; /* tags of the last two keys that missed, per set */
+  unsigned char kc_used[KC_SETS]; /* bit w: way w inserted or hit since the last sweep */
+  uint32_t kc_miss[KC_SETS][KC_MISSES]; /* tags of the set's last missed keys, newest first */
   unsigned long kc_hits, kc_misses; /* of the last decode (core._json_key_cache) */
 };
 
@@ -228,6 +234,26 @@ struct Walk {
   int kc_idx; /* stack index of the key anchor table */
 };
 
+/* The way a key that just missed should take in its set, or -1 to leave
+ * the set as it is: a free way at once; in a full set, on the key's second
+ * miss, a way not used since the set's last sweep. Any other miss sweeps. */
+int kc_victim(Box *b, unsigned set, uint32_t tag) {
+  const KcEntry *e = &b->kc[2 * set];
+  if (e[0].s == nullptr) return 0;
+  if (e[1].s == nullptr) return 1;
+  uint32_t *miss = b->kc_miss[set];
+  bool again = false;
+  for (int i = 0; i < KC_MISSES; i++) again = again || miss[i] == tag;
+  if (!again) {
+    std::memmove(miss + 1, miss, (KC_MISSES - 1) * sizeof *miss);
+    miss[0] = tag;
+  }
+  unsigned used = b->kc_used[set];
+  if (again && used != 3) return (used & 1) ? 1 : 0;
+  b->kc_used[set] = 0; /* sweep: what is not used before the next miss may go */
+  return -1;
+}
+
 /* stack: [-0, +1] An object key, from the cache when it was seen before. */
 void push_key(Walk &w, std::string_view k) {
   lua_State *L = w.L;
@@ -244,33 +270,23 @@ void push_key(Walk &w, std::string_view k) {
   KcEntry *e = &w.b->kc[slot];
   if (e[0].s != nullptr && e[0].len == len && std::memcmp(e[0].s, k.data(), len) == 0) {
     w.b->kc_hits++;
+    w.b->kc_used[set] |= 1;
     lua_rawgeti(L, w.kc_idx, int(slot) + 1);
     return;
   }
   if (e[1].s != nullptr && e[1].len == len && std::memcmp(e[1].s, k.data(), len) == 0) {
     w.b->kc_hits++;
+    w.b->kc_used[set] |= 2;
     lua_rawgeti(L, w.kc_idx, int(slot) + 2);
     return;
   }
   w.b->kc_misses++;
-  bool room = e[0].s == nullptr || e[1].s == nullptr;
-  uint32_t *miss = w.b->kc_miss[set];
-  if (!room && miss[0] != tag && miss[1] != tag) {
-    /* A full set and the first miss for these bytes: not worth evicting
-     * for yet (unique keys, such as ids used as keys, would only churn the
-     * cache). A set with a free way takes the key at once, and the last two
-     * missed keys of a set are both remembered, so two keys that share a
-     * set do not keep each other out. */
-    miss[1] = miss[0];
-    miss[0] = tag;
-    lua_pushlstring(L, k.data(), len);
-    return;
-  }
-  unsigned way = e[0].s == nullptr ? 0 : e[1].s == nullptr ? 1 : w.b->kc_next[set];
-  w.b->kc_next[set] = static_cast<unsigned char>(way ^ 1);
   lua_pushlstring(L, k.data(), len);
+  int way = kc_victim(w.b, set, tag);
+  if (way < 0) return;
+  w.b->kc_used[set] |= static_cast<unsigned char>(1 << way);
   lua_pushvalue(L, -1);
-  lua_rawseti(L, w.kc_idx, int(slot + way) + 1); /* anchor before caching the pointer */
+  lua_rawseti(L, w.kc_idx, int(slot) + way + 1); /* anchor before caching the pointer */
   e[way].s = lua_tolstring(L, -1, &e[way].len);
 }
 
@@ -392,8 +408,21 @@ bool walk(Walk &w, dom::element cur) {
 }  // namespace
 
 /* core._json_key_cache() -> hits, misses: object keys of the last decode
- * that came from the key cache and that did not (specs only). */
+ * that came from the key cache and that did not (specs only).
+ * core._json_key_cache(key) -> the cache set the key maps to (0-based), or
+ * nil for a key too long to be cached: lets a spec pick colliding keys. */
 extern "C" CRA_HIDDEN int cra_json_key_cache_stats(lua_State *L) {
+  if (lua_type(L, 1) == LUA_TSTRING) {
+    size_t len;
+    const char *k = lua_tolstring(L, 1, &len);
+    if (len > KC_MAXLEN) {
+      lua_pushnil(L);
+    } else {
+      uint64_t h = kc_hash(reinterpret_cast<const unsigned char *>(k), len);
+      lua_pushinteger(L, lua_Integer(h >> (64 - KC_BITS)));
+    }
+    return 1;
+  }
   lua_pushlightuserdata(L, &box_key);
   lua_rawget(L, LUA_REGISTRYINDEX);
   Box *b = lua_type(L, -1) == LUA_TUSERDATA ? static_cast<Box *>(lua_touserdata(L, -1)) : nullptr;
