@@ -53,7 +53,7 @@ local function both(lim, led)
 end
 local lb_loc, lb_red = per_call(N, both(loc, bloc)), per_call(N, both(red, bred))
 print(string.format("limiter+budget per call, in-process   %8.1f us/call", lb_loc * 1e6))
-print(string.format("limiter+budget per call, Redis        %8.1f us/call (%s the 0.3 ms goal; 4 round trips)", lb_red * 1e6,
+print(string.format("limiter+budget per call, Redis        %8.1f us/call (%s the 0.3 ms goal; 3 round trips)", lb_red * 1e6,
   lb_red <= 0.0003 and "within" or "OVER"))
 store:call("DEL", "bench:budget:bench", "bench:budget:bench:leases")
 

@@ -65,6 +65,24 @@ describe("core.redis #jit", function()
     info:close()
   end)
 
+  it("send writes a command at once; the next command drops its reply and returns its own", function()
+    local c = assert(core.redis{ port = srv.port, timeout = 1 })
+    assert.is_true(c:send("SET", "spec:s", "one"))
+    local probe = assert(core.redis{ port = srv.port })
+    assert.equal("one", probe:command("GET", "spec:s")) -- already done, nobody read its reply
+    assert.is_true(c:send("NOSUCHCOMMAND")) -- an error reply is dropped too
+    assert.is_true(c:send("INCR", "spec:n"))
+    -- Before: the reply read here was the SET's "OK" (replies come in order).
+    assert.equal("one", c:command("GET", "spec:s"))
+    assert.equal(1, c:command("GET", "spec:n") + 0)
+    assert.equal("PONG", c:command("PING"))
+    c:close()
+    local v, msg, kind = c:send("PING")
+    assert.same({ nil, "redis: connection closed", "io" }, { v, msg, kind })
+    probe:command("DEL", "spec:s", "spec:n")
+    probe:close()
+  end)
+
   it("reports a dead server as \"io\" and closes the connection", function()
     local other = redis_support.start()
     local c = assert(core.redis{ port = other.port, timeout = 1 })

@@ -119,6 +119,29 @@ describe("shared rate limiter through Redis", function()
   end)
 end)
 
+describe("the shared limiter's release", function()
+  local srv
+  setup(function() srv = redis_support.start() end)
+  teardown(function() srv:stop() end)
+
+  it("does not wait for Redis's answer (one round trip less a call)", function()
+    local store = require("creatorapi.store.redis").new{ url = srv.url, prefix = "spec:", timeout = 5 }
+    local lim = require("creatorapi.limiter.redis").new(store, "nowait", 2, 0.5)
+    local tok = assert(lim:acquire(core.monotonic()))
+    srv:cli("CLIENT", "PAUSE", "2000", "ALL") -- Redis answers no client for 2 s
+    local t0 = core.monotonic()
+    lim:release(tok, core.monotonic())
+    local took = core.monotonic() - t0
+    -- Before: the release waited for its answer, until the pause ended.
+    assert.is_true(took < 1, ("release took %.2f s while Redis was paused"):format(took))
+    assert.equal("PONG", store:call("PING")) -- its own reply, after the release's
+    local members = srv:cli("ZRANGE", "spec:lim:nowait", 0, -1)
+    assert.same({ "r:" .. tok }, members)
+    assert(lim:acquire(core.monotonic())) -- the store's connection is still in step
+    store:close()
+  end)
+end)
+
 describe("Redis unavailable", function()
   local m
   setup(function() m = mock_support.start() end)

@@ -3,6 +3,7 @@
  *
  *   local r, err = core.redis{ host = "127.0.0.1", port = 6379, timeout = 0.5 }
  *   local v, msg, kind = r:command("SET", "k", "v", "PX", "1000")
+ *   local ok, msg, kind = r:send("DEL", "k")  -- written now, reply not awaited
  *   r:close()                         -- also __gc / __close; idempotent
  *
  *   local rd = core.resp_reader()     -- for the OpenResty cosocket path
@@ -23,6 +24,11 @@
  * array → Lua list (nested errors become { err = msg }). A top-level error
  * reply → nil, message, "redis"; an I/O failure → nil, message, "io" and the
  * connection is closed (the caller reconnects).
+ *
+ * r:send writes a command out at once and leaves its reply unread: the next
+ * r:command sends its own command first, then reads and drops the replies of
+ * the commands sent before it (error replies included) and returns its own,
+ * so a command whose answer nobody needs costs no wait of its own.
  */
 #include <math.h>
 #include <string.h>
@@ -39,6 +45,7 @@
 typedef struct cra_redis {
   redisContext *c;
   redisReply *pending; /* reply being converted; freed on the next call or close */
+  int unread;          /* replies of r:send commands not read yet */
 } cra_redis_t;
 
 typedef struct cra_resp_reader {
@@ -115,6 +122,7 @@ static void cra_redis_release(cra_redis_t *c) {
     redisFree(c->c);
     c->c = NULL;
   }
+  c->unread = 0;
 }
 
 static cra_redis_t *cra_check_redis(lua_State *L) {
@@ -163,9 +171,37 @@ static int cra_redis_command(lua_State *L) {
     lua_pushliteral(L, "io");
     return 3;
   }
-  c->pending = (redisReply *)redisCommandArgv(c->c, argc, argv, lens);
-  if (!c->pending) return cra_io_fail(L, c, "command");
+  if (redisAppendCommandArgv(c->c, argc, argv, lens) != REDIS_OK) return cra_io_fail(L, c, "command");
+  for (; c->unread > 0; c->unread--) { /* replies in order: the sent ones first */
+    void *r = NULL;
+    if (redisGetReply(c->c, &r) != REDIS_OK || !r) return cra_io_fail(L, c, "command");
+    freeReplyObject(r);
+  }
+  if (redisGetReply(c->c, (void **)&c->pending) != REDIS_OK || !c->pending) return cra_io_fail(L, c, "command");
   return cra_return_reply(L, &c->pending);
+}
+
+/* r:send(word, ...) → true | nil, msg, "io": the command is written out now;
+ * its reply is read (and dropped) by the next r:command. */
+static int cra_redis_send(lua_State *L) {
+  cra_redis_t *c = cra_check_redis(L);
+  const char **argv;
+  size_t *lens;
+  int top = lua_gettop(L), argc, done = 0;
+  argc = cra_collect_args(L, 2, top, &argv, &lens);
+  if (!c->c) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "redis: connection closed");
+    lua_pushliteral(L, "io");
+    return 3;
+  }
+  if (redisAppendCommandArgv(c->c, argc, argv, lens) != REDIS_OK) return cra_io_fail(L, c, "send");
+  c->unread++;
+  do {
+    if (redisBufferWrite(c->c, &done) != REDIS_OK) return cra_io_fail(L, c, "send");
+  } while (!done);
+  lua_pushboolean(L, 1);
+  return 1;
 }
 
 /* r:connected() → boolean */
@@ -206,6 +242,7 @@ static int cra_redis_new(lua_State *L) {
   c = (cra_redis_t *)lua_newuserdata(L, sizeof *c);
   c->c = NULL;
   c->pending = NULL;
+  c->unread = 0;
   luaL_getmetatable(L, CRA_REDIS_MT);
   lua_setmetatable(L, -2);
   c->c = path ? redisConnectUnixWithTimeout(path, cra_tv(timeout))
@@ -359,6 +396,7 @@ static void cra_new_mt(lua_State *L, const char *name, const luaL_Reg *methods,
 void cra_redis_open(lua_State *L) {
   static const luaL_Reg conn[] = {
     {"command", cra_redis_command},
+    {"send", cra_redis_send},
     {"connected", cra_redis_connected},
     {"close", cra_redis_close},
     {NULL, NULL}

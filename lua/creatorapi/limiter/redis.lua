@@ -8,7 +8,8 @@
 -- Redis-clock time (µs) at which its capacity comes back: `f:<id>` while the
 -- request is in flight (score = acquire + hold), `r:<id>` once released
 -- (score = release + per). acquire and release are server-side Lua scripts
--- (EVALSHA), so claiming a slot is atomic across processes: no
+-- (EVALSHA; release is sent without waiting for its answer), so claiming a
+-- slot is atomic across processes: no
 -- read-modify-write race. Every slot is busy from before its request leaves
 -- until `per` s after its answer arrived, so two requests on one slot reach
 -- the API at least `per` apart and n slots allow at most n requests in any
@@ -98,8 +99,10 @@ function L:release(token, now)
   if type(token) == "table" then
     return self.local_lim:release(token.lt, now)
   end
-  -- A failed release leaves the in-flight lease to expire after `hold`.
-  self.store:script(M.RELEASE, { self.key }, { self.per_us, token })
+  -- Not waited for: its reply is read with the store's next command (one
+  -- round trip less a call). A failed release leaves the in-flight lease
+  -- to expire after `hold`.
+  self.store:script_nowait(M.RELEASE, { self.key }, { self.per_us, token })
 end
 
 --- Slots in use now (tests and stats).

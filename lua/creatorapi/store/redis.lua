@@ -74,27 +74,34 @@ local function handshake(self, send)
   return true
 end
 
--- The blocking hiredis backend (one connection per store, re-opened after a failure).
-local function call_hiredis(self, words)
+-- The blocking hiredis backend: one connection per store, re-opened after a
+-- failure (→ conn | nil, err).
+local function connection(self)
   local c = self.conn
-  if not c or not c:connected() then
-    local now = core.monotonic()
-    if self.down_until and now < self.down_until then
-      return unavailable(self, self.last_error or "unreachable")
-    end
-    local err
-    c, err = core.redis{ host = self.host, port = self.port, timeout = self.timeout }
-    if c then
-      local ok, msg = handshake(self, function(w) return c:command(unpack(w)) end)
-      if not ok then c:close(); c, err = nil, msg end
-    end
-    if not c then
-      self.last_error, self.down_until = err, now + self.retry_interval
-      return unavailable(self, err)
-    end
-    self.conn = c
+  if c and c:connected() then return c end
+  local now = core.monotonic()
+  if self.down_until and now < self.down_until then
+    return unavailable(self, self.last_error or "unreachable")
   end
-  local v, msg, kind = c:command(unpack(words))
+  local err
+  c, err = core.redis{ host = self.host, port = self.port, timeout = self.timeout }
+  if c then
+    local ok, msg = handshake(self, function(w) return c:command(unpack(w)) end)
+    if not ok then c:close(); c, err = nil, msg end
+  end
+  if not c then
+    self.last_error, self.down_until = err, now + self.retry_interval
+    return unavailable(self, err)
+  end
+  self.conn = c
+  return c
+end
+
+-- `how` is "command" (the reply) or "send" (written now, reply not awaited).
+local function call_hiredis(self, words, how)
+  local c, err = connection(self)
+  if not c then return nil, err end
+  local v, msg, kind = c[how](c, unpack(words))
   if kind == "io" then
     self.conn = nil
     return unavailable(self, msg)
@@ -144,7 +151,7 @@ end
 function S:call(...)
   local words = { ... }
   if in_cosocket_phase() then return call_cosocket(self, words) end
-  return call_hiredis(self, words)
+  return call_hiredis(self, words, "command")
 end
 
 --- s:script(source, keys, args) → value | nil, err. EVALSHA of the loaded
@@ -169,6 +176,26 @@ function S:script(source, keys, args)
     self.shas[source], sha = nil, nil
   end
   return nil, errors.new("store", "redis: script could not be loaded")
+end
+
+--- s:script_nowait(source, keys, args) → true | nil, err: runs the script
+--- without waiting for its answer, for steps whose answer nobody needs (a
+--- limiter's release). On the hiredis connection the command (EVAL with the
+--- source: no NOSCRIPT to recover from) is written out at once and its reply
+--- is read with the next command's, so it costs no round trip of its own;
+--- on a cosocket (one socket per call, back to nginx's pool) it is an
+--- ordinary script call. An error reply of the script is dropped; a
+--- connection that cannot take the command gives nil, err.
+function S:script_nowait(source, keys, args)
+  if in_cosocket_phase() then
+    local v, err = self:script(source, keys, args)
+    if v == nil then return nil, err end
+    return true
+  end
+  local words = { "EVAL", source, #keys }
+  for _, k in ipairs(keys) do words[#words + 1] = k end
+  for _, a in ipairs(args) do words[#words + 1] = a end
+  return call_hiredis(self, words, "send")
 end
 
 --- Cache interface: get(key) → string | nil [, err]; set(key, value, ttl) → true | nil, err.
