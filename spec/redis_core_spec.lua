@@ -83,6 +83,34 @@ describe("core.redis #jit", function()
     probe:close()
   end)
 
+  it("close reads what send left unread, so the socket ends with a FIN, not a reset", function()
+    -- A fake server in this process: the client's sends do not wait for it.
+    local socket = require "socket"
+    local srv_sock = assert(socket.bind("127.0.0.1", 0))
+    local _, port = srv_sock:getsockname()
+    local c = assert(core.redis{ port = tonumber(port), timeout = 1 })
+    assert.is_true(c:send("PING"))
+    assert.is_true(c:send("PING"))
+    local peer = assert(srv_sock:accept())
+    peer:settimeout(1)
+    for _ = 1, 2 do
+      assert.equal("*1", peer:receive("*l"))
+      assert.equal("$4", peer:receive("*l"))
+      assert.equal("PING", peer:receive("*l"))
+    end
+    peer:send("+PONG\r\n+PONG\r\n")
+    socket.sleep(0.05) -- the replies are in the client's receive buffer
+    c:close()
+    socket.sleep(0.05)
+    -- After a FIN the peer may still write (once); after a reset it may not.
+    -- Before: closed with two unread replies, the kernel sent a reset.
+    local v, err = peer:receive("*l")
+    assert.same({ nil, "closed" }, { v, err })
+    assert.equal(1, peer:send("x"))
+    peer:close()
+    srv_sock:close()
+  end)
+
   it("reports a dead server as \"io\" and closes the connection", function()
     local other = redis_support.start()
     local c = assert(core.redis{ port = other.port, timeout = 1 })

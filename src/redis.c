@@ -28,7 +28,8 @@
  * r:send writes a command out at once and leaves its reply unread: the next
  * r:command sends its own command first, then reads and drops the replies of
  * the commands sent before it (error replies included) and returns its own,
- * so a command whose answer nobody needs costs no wait of its own.
+ * so a command whose answer nobody needs costs no wait of its own. close
+ * (and __gc) reads what is still unread first, 50 ms at most a reply.
  */
 #include <math.h>
 #include <string.h>
@@ -117,6 +118,18 @@ static void cra_redis_release(cra_redis_t *c) {
   if (c->pending) {
     freeReplyObject(c->pending);
     c->pending = NULL;
+  }
+  if (c->c && !c->c->err && c->unread > 0) {
+    /* Read what r:send left unread (normally already here; 50 ms at most
+     * each): a socket closed with unread data sends a reset, and a command
+     * the server had not read yet could be dropped with it. */
+    struct timeval tv = { 0, 50000 };
+    (void)redisSetTimeout(c->c, tv);
+    for (; c->unread > 0; c->unread--) {
+      void *r = NULL;
+      if (redisGetReply(c->c, &r) != REDIS_OK || !r) break;
+      freeReplyObject(r);
+    }
   }
   if (c->c) {
     redisFree(c->c);
