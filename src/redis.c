@@ -114,6 +114,16 @@ static int cra_return_reply(lua_State *L, redisReply **slot) {
   return 1;
 }
 
+/* Reads and drops the replies r:send left unread → 1, or 0 on an I/O failure. */
+static int cra_drain_unread(cra_redis_t *c) {
+  for (; c->unread > 0; c->unread--) {
+    void *r = NULL;
+    if (redisGetReply(c->c, &r) != REDIS_OK || !r) return 0;
+    freeReplyObject(r);
+  }
+  return 1;
+}
+
 static void cra_redis_release(cra_redis_t *c) {
   if (c->pending) {
     freeReplyObject(c->pending);
@@ -125,11 +135,7 @@ static void cra_redis_release(cra_redis_t *c) {
      * the server had not read yet could be dropped with it. */
     struct timeval tv = { 0, 50000 };
     (void)redisSetTimeout(c->c, tv);
-    for (; c->unread > 0; c->unread--) {
-      void *r = NULL;
-      if (redisGetReply(c->c, &r) != REDIS_OK || !r) break;
-      freeReplyObject(r);
-    }
+    (void)cra_drain_unread(c);
   }
   if (c->c) {
     redisFree(c->c);
@@ -167,29 +173,33 @@ static int cra_collect_args(lua_State *L, int first, int last, const char ***arg
   return argc;
 }
 
-/* r:command(word, ...) → value | nil, msg, "redis" | "io" */
-static int cra_redis_command(lua_State *L) {
-  cra_redis_t *c = cra_check_redis(L);
+/* Appends the command in the arguments from 2 on to the output buffer →
+ * 0, or the number of results pushed (nil, msg, "io"). */
+static int cra_append_args(lua_State *L, cra_redis_t *c, const char *what) {
   const char **argv;
   size_t *lens;
-  int top = lua_gettop(L), argc;
-  argc = cra_collect_args(L, 2, top, &argv, &lens);
-  if (c->pending) {
-    freeReplyObject(c->pending);
-    c->pending = NULL;
-  }
+  int argc = cra_collect_args(L, 2, lua_gettop(L), &argv, &lens);
   if (!c->c) {
     lua_pushnil(L);
     lua_pushliteral(L, "redis: connection closed");
     lua_pushliteral(L, "io");
     return 3;
   }
-  if (redisAppendCommandArgv(c->c, argc, argv, lens) != REDIS_OK) return cra_io_fail(L, c, "command");
-  for (; c->unread > 0; c->unread--) { /* replies in order: the sent ones first */
-    void *r = NULL;
-    if (redisGetReply(c->c, &r) != REDIS_OK || !r) return cra_io_fail(L, c, "command");
-    freeReplyObject(r);
+  if (redisAppendCommandArgv(c->c, argc, argv, lens) != REDIS_OK) return cra_io_fail(L, c, what);
+  return 0;
+}
+
+/* r:command(word, ...) → value | nil, msg, "redis" | "io" */
+static int cra_redis_command(lua_State *L) {
+  cra_redis_t *c = cra_check_redis(L);
+  int n;
+  if (c->pending) {
+    freeReplyObject(c->pending);
+    c->pending = NULL;
   }
+  if ((n = cra_append_args(L, c, "command")) != 0) return n;
+  /* Replies come in order: those of the commands sent before first. */
+  if (!cra_drain_unread(c)) return cra_io_fail(L, c, "command");
   if (redisGetReply(c->c, (void **)&c->pending) != REDIS_OK || !c->pending) return cra_io_fail(L, c, "command");
   return cra_return_reply(L, &c->pending);
 }
@@ -198,17 +208,8 @@ static int cra_redis_command(lua_State *L) {
  * its reply is read (and dropped) by the next r:command. */
 static int cra_redis_send(lua_State *L) {
   cra_redis_t *c = cra_check_redis(L);
-  const char **argv;
-  size_t *lens;
-  int top = lua_gettop(L), argc, done = 0;
-  argc = cra_collect_args(L, 2, top, &argv, &lens);
-  if (!c->c) {
-    lua_pushnil(L);
-    lua_pushliteral(L, "redis: connection closed");
-    lua_pushliteral(L, "io");
-    return 3;
-  }
-  if (redisAppendCommandArgv(c->c, argc, argv, lens) != REDIS_OK) return cra_io_fail(L, c, "send");
+  int n, done = 0;
+  if ((n = cra_append_args(L, c, "send")) != 0) return n;
   c->unread++;
   do {
     if (redisBufferWrite(c->c, &done) != REDIS_OK) return cra_io_fail(L, c, "send");

@@ -154,6 +154,14 @@ function S:call(...)
   return call_hiredis(self, words, "command")
 end
 
+-- { verb, script, #keys, keys…, args… }: an EVAL or EVALSHA command.
+local function script_words(verb, script, keys, args)
+  local words = { verb, script, #keys }
+  for _, k in ipairs(keys) do words[#words + 1] = k end
+  for _, a in ipairs(args) do words[#words + 1] = a end
+  return words
+end
+
 --- s:script(source, keys, args) → value | nil, err. EVALSHA of the loaded
 --- script; SCRIPT LOAD on first use and after NOSCRIPT (a restarted or
 --- flushed Redis).
@@ -166,10 +174,7 @@ function S:script(source, keys, args)
       if not sha then return nil, err end
       self.shas[source] = sha
     end
-    local words = { "EVALSHA", sha, #keys }
-    for _, k in ipairs(keys) do words[#words + 1] = k end
-    for _, a in ipairs(args) do words[#words + 1] = a end
-    local v, err = self:call(unpack(words))
+    local v, err = self:call(unpack(script_words("EVALSHA", sha, keys, args)))
     if v ~= nil or not (err.kind == "store" and err.message:find("NOSCRIPT", 1, true)) then
       return v, err
     end
@@ -192,10 +197,7 @@ function S:script_nowait(source, keys, args)
     if v == nil then return nil, err end
     return true
   end
-  local words = { "EVAL", source, #keys }
-  for _, k in ipairs(keys) do words[#words + 1] = k end
-  for _, a in ipairs(args) do words[#words + 1] = a end
-  return call_hiredis(self, words, "send")
+  return call_hiredis(self, script_words("EVAL", source, keys, args), "send")
 end
 
 --- Cache interface: get(key) → string | nil [, err]; set(key, value, ttl) → true | nil, err.
