@@ -125,6 +125,22 @@ describe("core client #jit", function()
       c:close()
     end)
 
+    -- The URL reaches libcurl parsed, in a handle pooled with the easy handle
+    -- (curl_options.c cra_set_url): each request must replace it whole.
+    it("a pooled handle takes every request to its own path and query", function()
+      local c = client()
+      assert(c:request { method = "GET", path = "/cv/ok", query = { a = 1 } })
+      assert(c:request { method = "GET", path = "/cv/gzip" })
+      assert(c:request { method = "POST", path = "/cv/ok", body = { n = 1 } })
+      assert(c:request { method = "GET", path = "/cv/ok" })
+      local log = server_log(port)
+      assert.same({ "/cv/ok?a=1", "/cv/gzip", "/cv/ok", "/cv/ok" },
+        { log.requests[1].target, log.requests[2].target, log.requests[3].target, log.requests[4].target })
+      assert.same({ "GET", "GET", "POST", "GET" },
+        { log.requests[1].method, log.requests[2].method, log.requests[3].method, log.requests[4].method })
+      c:close()
+    end)
+
     it("follows redirects only for GETs that carry no credential", function()
       local c = client()
       local res, err = c:request { method = "GET", path = "/redirect" }

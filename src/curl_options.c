@@ -90,13 +90,37 @@ static void cra_header_list(lua_State *L, cra_xfer_t *x, const char **lines, siz
   }
 }
 
+/* The request URL. CURLOPT_URL alone makes libcurl parse the string and
+ * print it back normalized on every transfer (about a seventh of a keep-alive
+ * GET's instructions); handed over parsed (CURLOPT_CURLU, a handle reused with
+ * the easy handle), it skips both. CURLOPT_URL is set too: libcurl keeps it
+ * as the effective URL, which a relative redirect is resolved against. Only
+ * an absolute http(s) URL is parsed here (a parse then replaces every part
+ * of the handle); anything else, or a URL the parser rejects, goes to libcurl
+ * as a string, which reports the error as it always did. */
+static void cra_set_url(lua_State *L, CURL *e, cra_xfer_t *x) {
+  curl_easy_setopt(e, CURLOPT_URL, x->url);
+#if CRA_HAVE_CURLU
+  if (strncasecmp(x->url, "http://", 7) == 0 || strncasecmp(x->url, "https://", 8) == 0) {
+    if (x->uh == NULL && (x->uh = curl_url()) == NULL) luaL_error(L, "creatorapi: out of memory");
+    if (curl_url_set(x->uh, CURLUPART_URL, x->url, 0) == CURLUE_OK) {
+      curl_easy_setopt(e, CURLOPT_CURLU, x->uh);
+      return;
+    }
+  }
+  curl_easy_setopt(e, CURLOPT_CURLU, (CURLU *)NULL);
+#else
+  (void)L;
+#endif
+}
+
 /* Options shared by requests and downloads. On a handle that carries its
  * context's options (x->configured: a pooled handle of a plain request,
  * never reset), only what varies per request is set. */
 static void cra_common_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
   int follow = cra_field_bool(L, p, "follow");
   int fresh = cra_field_bool(L, p, "fresh");
-  curl_easy_setopt(e, CURLOPT_URL, x->url);
+  cra_set_url(L, e, x);
   /* Redirects only when prepare allowed them (never with credentials). */
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
   if (follow) curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);

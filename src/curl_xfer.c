@@ -163,12 +163,21 @@ void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x) {
         curl_easy_reset(x->easy);
         t->pool_profile[t->npool] = 0;
       }
+#if CRA_HAVE_CURLU
+      curl_easy_setopt(x->easy, CURLOPT_CURLU, (CURLU *)NULL);
+#endif
+      t->pool_uh[t->npool] = x->uh;
       t->pool[t->npool++] = x->easy;
+      x->uh = NULL;
     } else {
       curl_easy_cleanup(x->easy);
     }
     x->easy = NULL;
   }
+#if CRA_HAVE_CURLU
+  curl_url_cleanup(x->uh); /* NULL: no-op */
+#endif
+  x->uh = NULL;
   if (x->dl.active) cra_sink_release(&x->dl); /* its descriptor, path and excerpt */
   free(x->dl.path);                            /* set before the sink started */
   x->dl.path = NULL;
@@ -183,7 +192,13 @@ void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x) {
 
 void cra_curl_close(cra_curl_t *t) {
   int i;
-  for (i = 0; i < t->npool; i++) curl_easy_cleanup(t->pool[i]);
+  for (i = 0; i < t->npool; i++) {
+    curl_easy_cleanup(t->pool[i]);
+#if CRA_HAVE_CURLU
+    curl_url_cleanup(t->pool_uh[i]);
+#endif
+    t->pool_uh[i] = NULL;
+  }
   t->npool = 0;
   if (t->multi) {
     curl_multi_cleanup(t->multi);
@@ -201,6 +216,8 @@ CURL *cra_curl_easy(cra_curl_t *t, cra_xfer_t *x, size_t max_body, unsigned long
   if (t->npool > 0) {
     t->npool--;
     e = t->pool[t->npool];
+    x->uh = t->pool_uh[t->npool];
+    t->pool_uh[t->npool] = NULL;
     x->configured = profile != 0 && t->pool_profile[t->npool] == profile;
     if (!x->configured && t->pool_profile[t->npool] != 0) curl_easy_reset(e);
   } else {

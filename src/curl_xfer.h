@@ -21,6 +21,14 @@
 #include "download_sink.h"
 
 #define CRA_POOL_MAX 8              /* idle easy handles kept per engine */
+
+/* CURLOPT_CURLU (7.63.0): the request URL handed over parsed (curl_options.c). */
+#if LIBCURL_VERSION_NUM >= 0x073f00
+#define CRA_HAVE_CURLU 1
+#else
+#define CRA_HAVE_CURLU 0
+#define CURLU void
+#endif
 #define CRA_MAX_HEADER_BYTES (1u << 20)
 
 typedef enum {
@@ -39,6 +47,8 @@ typedef struct cra_xfer {
                                     * when the lines are the same (curl_options.c) */
   const char *url;          /* p.url, only while eng:add sets the options
                              * (libcurl copies it; NULL after) */
+  CURLU *uh;                /* p.url parsed (CURLOPT_CURLU), pooled with the
+                             * easy handle; NULL until first used */
   const char *method;       /* static string: "GET" / "POST" */
   cra_buf_t req_body;       /* POST body (CURLOPT_POSTFIELDS points here) */
   cra_buf_t body;           /* response body */
@@ -65,6 +75,7 @@ typedef struct cra_curl {
   CURLSH *share;            /* DNS cache + TLS session ids for all handles */
   CURL *pool[CRA_POOL_MAX];
   unsigned long long pool_profile[CRA_POOL_MAX]; /* 0: reset, else the options' ctx serial */
+  CURLU *pool_uh[CRA_POOL_MAX];                  /* the URL handle that went with pool[i] */
   int npool;
 } cra_curl_t;
 
