@@ -170,6 +170,28 @@ describe("core client #jit", function()
       c:close()
     end)
 
+    -- The proxy variables are read when the context is made (context.c): set
+    -- then, libcurl still takes the proxy (and no_proxy) from them.
+    it("sends through the proxy of http_proxy set when the client was made; no_proxy still applies", function()
+      local lua = os.getenv("CREATORAPI_LUA") or (jit and "luajit" or "lua5.4")
+      local code = [[
+        local c = require("support.core_client"){ base_url = "http://api.example.invalid", dialect = "creativault",
+          max_retries = 0 }
+        local res, err = c:request { method = "GET", path = "/cv/ok", query = { a = 1 } }
+        io.write(res and tostring(res.status) or (err.kind .. " " .. tostring(err.curl_code)))]]
+      local function run(env)
+        local p = io.popen(string.format("env %s %s -e '%s' 2>&1", env, lua, code))
+        local out = p:read("*a")
+        p:close()
+        return out
+      end
+      local proxy = "http_proxy=http://127.0.0.1:" .. port
+      assert.equal("200", run(proxy))
+      assert.equal("http://api.example.invalid/cv/ok?a=1", server_log(port).requests[1].target)
+      assert.equal("network 6", run(proxy .. " no_proxy=api.example.invalid")) -- CURLE_COULDNT_RESOLVE_HOST
+      assert.equal(1, #server_log(port).requests)
+    end)
+
     it("sends extra headers and lets them replace the defaults", function()
       local c = client()
       assert(c:request { method = "GET", path = "/cv/ok",

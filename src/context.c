@@ -199,6 +199,20 @@ static int cra_ctx_tostring(lua_State *L) {
   return 1;
 }
 
+/* Whether one of the variables libcurl takes a proxy from (for http and
+ * https URLs) is set: http_proxy (never HTTP_PROXY: CGI), https_proxy,
+ * all_proxy, either case for the last two. Read once per context: libcurl
+ * would read them (and no_proxy) again on every transfer (curl_options.c). */
+static int cra_proxy_env_set(void) {
+  static const char *const names[] = { "http_proxy", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY" };
+  size_t i;
+  for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+    const char *v = getenv(names[i]);
+    if (v != NULL && v[0] != '\0') return 1;
+  }
+  return 0;
+}
+
 /* Splits base_url into scheme, host (no brackets, no userinfo), port and
  * base path. Returns 0 when there is no host or the port is invalid. */
 static int cra_parse_base_url(cra_ctx_t *c) {
@@ -398,6 +412,7 @@ static int cra_context_new(lua_State *L) {
   cra_config_string(L, c, "user_agent", &c->user_agent, NULL);
   cra_config_string(L, c, "ca_file", &c->ca_file, NULL);
   cra_config_string(L, c, "proxy", &c->proxy, NULL);
+  c->proxy_env = cra_proxy_env_set();
 
   lua_getfield(L, 1, "timeout");
   if (!cra_timeout_ms(L, -1, CRA_DEFAULT_TIMEOUT_MS, 0, &c->timeout_ms))

@@ -59,6 +59,8 @@ typedef struct cra_ctx {
   char *line_authz;
   char *ca_file;
   char *proxy;
+  int proxy_env;             /* a libcurl proxy variable was set when the context
+                              * was made (proxy == NULL: libcurl reads them) */
   long timeout_ms;           /* 0 = disabled */
   long connect_timeout_ms;
   int insecure;

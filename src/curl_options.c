@@ -152,6 +152,9 @@ static void cra_common_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer
   curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, c->insecure ? 0L : 2L);
   if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
   if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
+  /* No proxy variable when the context was made: "" tells libcurl so, and it
+   * stops looking them up (5-7 getenv scans of the environment a transfer). */
+  else if (!c->proxy_env) curl_easy_setopt(e, CURLOPT_PROXY, "");
 }
 
 void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {

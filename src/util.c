@@ -89,17 +89,24 @@ static void cra_on_sigint(int sig) {
   cra_sigint_seen = 1;
 }
 
+/* One system call installs the handler and reads the one it replaces (a
+ * blocking request waits once per call: the query of its own cost 1 of 3
+ * calls). An ignored SIGINT is put back at once: a SIGINT in between is
+ * recorded, never raised, so it stays ignored. */
 int cra_sigint_begin(cra_sigint_t *g) {
   struct sigaction sa;
   g->installed = 0;
-  if (sigaction(SIGINT, NULL, &g->old) != 0) return 0;
-  if (!(g->old.sa_flags & SA_SIGINFO) && g->old.sa_handler == SIG_IGN) return 0; /* stays ignored */
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = cra_on_sigint;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = 0;
   cra_sigint_seen = 0;
-  if (sigaction(SIGINT, &sa, NULL) != 0) return 0;
+  if (sigaction(SIGINT, &sa, &g->old) != 0) return 0;
+  if (!(g->old.sa_flags & SA_SIGINFO) && g->old.sa_handler == SIG_IGN) {
+    sigaction(SIGINT, &g->old, NULL); /* stays ignored */
+    cra_sigint_seen = 0;
+    return 0;
+  }
   g->installed = 1;
   return 1;
 }
