@@ -179,8 +179,12 @@ describe("core client #jit", function()
           max_retries = 0 }
         local res, err = c:request { method = "GET", path = "/cv/ok", query = { a = 1 } }
         io.write(res and tostring(res.status) or (err.kind .. " " .. tostring(err.curl_code)))]]
+      local script = os.tmpname()
+      local f = assert(io.open(script, "w"))
+      f:write(code)
+      f:close()
       local function run(env)
-        local p = io.popen(string.format("env %s %s -e '%s' 2>&1", env, lua, code))
+        local p = io.popen(string.format("env %s %s %s 2>&1", env, lua, script))
         local out = p:read("*a")
         p:close()
         return out
@@ -190,6 +194,7 @@ describe("core client #jit", function()
       assert.equal("http://api.example.invalid/cv/ok?a=1", server_log(port).requests[1].target)
       assert.equal("network 6", run(proxy .. " no_proxy=api.example.invalid")) -- CURLE_COULDNT_RESOLVE_HOST
       assert.equal(1, #server_log(port).requests)
+      os.remove(script)
     end)
 
     it("sends extra headers and lets them replace the defaults", function()
