@@ -21,6 +21,7 @@
 #include "download_sink.h"
 
 #define CRA_POOL_MAX 8              /* idle easy handles kept per engine */
+#define CRA_MAX_HEADER_BYTES (1u << 20)
 
 /* CURLOPT_CURLU (7.63.0): the request URL handed over parsed (curl_options.c). */
 #if LIBCURL_VERSION_NUM >= 0x073f00
@@ -29,7 +30,6 @@
 #define CRA_HAVE_CURLU 0
 #define CURLU void
 #endif
-#define CRA_MAX_HEADER_BYTES (1u << 20)
 
 typedef enum {
   CRA_XFER_UNUSED = 0, /* slot not used (e.g. the request failed validation) */

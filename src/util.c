@@ -89,10 +89,10 @@ static void cra_on_sigint(int sig) {
   cra_sigint_seen = 1;
 }
 
-/* One system call installs the handler and reads the one it replaces (a
- * blocking request waits once per call: the query of its own cost 1 of 3
- * calls). An ignored SIGINT is put back at once: a SIGINT in between is
- * recorded, never raised, so it stays ignored. */
+/* One system call installs the handler and returns the one it replaces
+ * (a blocking call waits once: 2 calls a wait, not 3 with a separate query).
+ * An ignored SIGINT is put back at once; a SIGINT in between is recorded,
+ * never raised, so it stays ignored. */
 int cra_sigint_begin(cra_sigint_t *g) {
   struct sigaction sa;
   g->installed = 0;
