@@ -180,14 +180,11 @@ describe("core client #jit", function()
         local res, err = c:request { method = "GET", path = "/cv/ok", query = { a = 1 } }
         io.write(res and tostring(res.status) or (err.kind .. " " .. tostring(err.curl_code)))]]
       local script = os.tmpname()
-      local f = assert(io.open(script, "w"))
-      f:write(code)
-      f:close()
+      require("support.files").writefile(script, code)
       local function run(env)
-        local p = io.popen(string.format("env %s %s %s 2>&1", env, lua, script))
-        local out = p:read("*a")
-        p:close()
-        return out
+        local out, code_ = require("support.shell").sh(string.format("env %s %s %s", env, lua, script))
+        assert.equal(0, code_, out)
+        return (out:gsub("exit=%d+%s*$", ""))
       end
       local proxy = "http_proxy=http://127.0.0.1:" .. port
       assert.equal("200", run(proxy))
