@@ -141,6 +141,29 @@ describe("core client #jit", function()
       c:close()
     end)
 
+    -- The query travels in the request target and the URL handle keeps the
+    -- query-less URL between calls (curl_options.c): every call still gets
+    -- its own query, none a query left from the call before.
+    it("sends each call's own query on one client, none left from the call before", function()
+      local c = client()
+      for _, q in ipairs { { a = 1 }, { a = 2 }, false, { a = 3 } } do
+        assert(c:request { method = "GET", path = "/cv/ok", query = q or nil })
+      end
+      assert(c:request { method = "GET", path = "/cv/gzip", query = { b = 1 } })
+      assert(c:request { method = "GET", path = "/cv/ok", query = { a = 4 } })
+      local targets = {}
+      for i, r in ipairs(server_log(port).requests) do targets[i] = r.target end
+      assert.same({ "/cv/ok?a=1", "/cv/ok?a=2", "/cv/ok", "/cv/ok?a=3", "/cv/gzip?b=1", "/cv/ok?a=4" }, targets)
+      c:close()
+    end)
+
+    it("resolves dot segments in a path with a query as libcurl does", function()
+      local c = client()
+      assert(c:request { method = "GET", path = "/cv/x/../ok", query = { a = 1 } })
+      assert.equal("/cv/ok?a=1", server_log(port).requests[1].target)
+      c:close()
+    end)
+
     it("follows redirects only for GETs that carry no credential", function()
       local c = client()
       local res, err = c:request { method = "GET", path = "/redirect" }
@@ -150,11 +173,12 @@ describe("core client #jit", function()
       res, err = c:request { method = "POST", path = "/redirect", auth = "none" }
       assert.is_nil(res)
       assert.equal(302, err.status)
-      res = assert(c:request { method = "GET", path = "/redirect", auth = "none" })
+      res = assert(c:request { method = "GET", path = "/redirect", query = { a = 1 }, auth = "none" })
       assert.equal(200, res.status)
       local log = server_log(port)
       assert.equal(4, #log.requests)
-      assert.equal("/cv/ok", log.requests[4].target)
+      assert.equal("/redirect?a=1", log.requests[3].target)
+      assert.equal("/cv/ok", log.requests[4].target) -- the Location's target, not the first one
       assert.is_nil(log.requests[4].headers["x-api-key"])
       c:close()
     end)

@@ -5,6 +5,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -97,20 +98,74 @@ static void cra_header_list(lua_State *L, cra_xfer_t *x, const char **lines, siz
  * as the effective URL, which a relative redirect is resolved against. Only
  * an absolute http(s) URL is parsed here (a parse then replaces every part
  * of the handle); anything else, or a URL the parser rejects, goes to libcurl
- * as a string, which reports the error as it always did. */
-static void cra_set_url(lua_State *L, CURL *e, cra_xfer_t *x) {
+ * as a string, which reports the error as it always did.
+ *
+ * With no proxy and no redirect to follow, the query goes in the request
+ * target instead (CURLOPT_REQUEST_TARGET "path?query", copied into the request
+ * line as it is) and the handle holds the URL without it. libcurl 7.x prints
+ * "path?query" byte by byte twice a request otherwise (for HTTP
+ * authentication, which the SDK never asks for, and into the request line),
+ * and the query-less URL, the same for every call of an endpoint, is parsed
+ * once per pooled handle, not once a call (x->uh.text). A proxy needs the
+ * whole URL in the handle (the request line is the absolute URL) and a
+ * redirect a target of its own, so both keep the query in the handle; so
+ * does a URL whose path or query libcurl's parse would have changed or
+ * rejected (a dot segment, a fragment, a space, control or non-ASCII byte). */
+static const char *cra_url_target(const char *url) {
+  const char *path, *s;
+  int in_query = 0;
+  size_t skip = strncasecmp(url, "https://", 8) == 0 ? 8 : 7;
+  path = strpbrk(url + skip, "/?#");
+  if (path == NULL || *path != '/' || strchr(path, '?') == NULL) return NULL;
+  for (s = path; *s != '\0'; s++) {
+    unsigned char b = (unsigned char)*s;
+    if (b <= 0x20 || b >= 0x7f || b == '#') return NULL;
+    if (b == '?') in_query = 1;
+    else if (b == '/' && s[1] == '.' && !in_query) return NULL; /* a dot segment */
+  }
+  return path;
+}
+
+#if CRA_HAVE_CURLU
+/* x->uh holds the first `len` bytes of `url`: parsed when they differ from
+ * what it holds, else taken as it is. Returns 0 when libcurl's parser
+ * rejects them. */
+static int cra_urlh_hold(lua_State *L, cra_xfer_t *x, const char *url, size_t len) {
+  char *text;
+  if (x->uh.text != NULL && strncmp(x->uh.text, url, len) == 0 && x->uh.text[len] == '\0') return 1;
+  free(x->uh.text);
+  x->uh.text = NULL;
+  if (x->uh.h == NULL && (x->uh.h = curl_url()) == NULL) luaL_error(L, "creatorapi: out of memory");
+  if ((text = (char *)malloc(len + 1)) == NULL) luaL_error(L, "creatorapi: out of memory");
+  memcpy(text, url, len);
+  text[len] = '\0';
+  if (curl_url_set(x->uh.h, CURLUPART_URL, text, 0) != CURLUE_OK) {
+    free(text);
+    return 0;
+  }
+  x->uh.text = text;
+  return 1;
+}
+#endif
+
+static void cra_set_url(lua_State *L, cra_ctx_t *c, CURL *e, cra_xfer_t *x, int follow) {
   curl_easy_setopt(e, CURLOPT_URL, x->url);
 #if CRA_HAVE_CURLU
   if (strncasecmp(x->url, "http://", 7) == 0 || strncasecmp(x->url, "https://", 8) == 0) {
-    if (x->uh == NULL && (x->uh = curl_url()) == NULL) luaL_error(L, "creatorapi: out of memory");
-    if (curl_url_set(x->uh, CURLUPART_URL, x->url, 0) == CURLUE_OK) {
-      curl_easy_setopt(e, CURLOPT_CURLU, x->uh);
+    const char *target = follow || c->proxy != NULL || c->proxy_env ? NULL : cra_url_target(x->url);
+    size_t len = target != NULL ? (size_t)(strchr(target, '?') - x->url) : strlen(x->url);
+    if (cra_urlh_hold(L, x, x->url, len)) {
+      curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, target); /* NULL: from the handle */
+      curl_easy_setopt(e, CURLOPT_CURLU, x->uh.h);
       return;
     }
   }
+  curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, (char *)NULL);
   curl_easy_setopt(e, CURLOPT_CURLU, (CURLU *)NULL);
 #else
   (void)L;
+  (void)c;
+  (void)follow;
 #endif
 }
 
@@ -120,7 +175,7 @@ static void cra_set_url(lua_State *L, CURL *e, cra_xfer_t *x) {
 static void cra_common_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {
   int follow = cra_field_bool(L, p, "follow");
   int fresh = cra_field_bool(L, p, "fresh");
-  cra_set_url(L, e, x);
+  cra_set_url(L, c, e, x, follow);
   /* Redirects only when prepare allowed them (never with credentials). */
   curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, follow ? 1L : 0L);
   if (follow) curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
@@ -153,8 +208,12 @@ static void cra_common_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer
   if (c->ca_file) curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
   if (c->proxy) curl_easy_setopt(e, CURLOPT_PROXY, c->proxy);
   /* No proxy variable when the context was made: "" tells libcurl so, and it
-   * stops looking them up (5-7 getenv scans of the environment a transfer). */
-  else if (!c->proxy_env) curl_easy_setopt(e, CURLOPT_PROXY, "");
+   * stops looking them up (5-7 getenv scans of the environment a transfer,
+   * no_proxy and NO_PROXY among them). */
+  else if (!c->proxy_env) {
+    curl_easy_setopt(e, CURLOPT_PROXY, "");
+    curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+  }
 }
 
 void cra_request_opts(lua_State *L, cra_ctx_t *c, CURL *e, int p, cra_xfer_t *x) {

@@ -143,6 +143,15 @@ int cra_curl_init(cra_curl_t *t) {
   return 1;
 }
 
+void cra_urlh_free(cra_urlh_t *u) {
+#if CRA_HAVE_CURLU
+  curl_url_cleanup(u->h); /* NULL: no-op */
+#endif
+  u->h = NULL;
+  free(u->text);
+  u->text = NULL;
+}
+
 void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x) {
   if (x->easy) {
     /* A handle is only reused after a completed, fully read transfer
@@ -168,16 +177,14 @@ void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x) {
 #endif
       t->pool_uh[t->npool] = x->uh;
       t->pool[t->npool++] = x->easy;
-      x->uh = NULL;
+      x->uh.h = NULL;
+      x->uh.text = NULL;
     } else {
       curl_easy_cleanup(x->easy);
     }
     x->easy = NULL;
   }
-#if CRA_HAVE_CURLU
-  curl_url_cleanup(x->uh); /* NULL: no-op */
-#endif
-  x->uh = NULL;
+  cra_urlh_free(&x->uh);
   if (x->dl.active) cra_sink_release(&x->dl); /* its descriptor, path and excerpt */
   free(x->dl.path);                            /* set before the sink started */
   x->dl.path = NULL;
@@ -194,10 +201,7 @@ void cra_curl_close(cra_curl_t *t) {
   int i;
   for (i = 0; i < t->npool; i++) {
     curl_easy_cleanup(t->pool[i]);
-#if CRA_HAVE_CURLU
-    curl_url_cleanup(t->pool_uh[i]);
-#endif
-    t->pool_uh[i] = NULL;
+    cra_urlh_free(&t->pool_uh[i]);
   }
   t->npool = 0;
   if (t->multi) {
@@ -217,7 +221,8 @@ CURL *cra_curl_easy(cra_curl_t *t, cra_xfer_t *x, size_t max_body, unsigned long
     t->npool--;
     e = t->pool[t->npool];
     x->uh = t->pool_uh[t->npool];
-    t->pool_uh[t->npool] = NULL;
+    t->pool_uh[t->npool].h = NULL;
+    t->pool_uh[t->npool].text = NULL;
     x->configured = profile != 0 && t->pool_profile[t->npool] == profile;
     if (!x->configured && t->pool_profile[t->npool] != 0) curl_easy_reset(e);
   } else {

@@ -31,6 +31,14 @@
 #define CURLU void
 #endif
 
+/* A URL handle for CURLOPT_CURLU, pooled with its easy handle; `text` is the
+ * URL it was last set from when that may be reused as it is (NULL: set it
+ * anew), so a call to the same endpoint parses nothing (curl_options.c). */
+typedef struct cra_urlh {
+  CURLU *h;
+  char *text;
+} cra_urlh_t;
+
 typedef enum {
   CRA_XFER_UNUSED = 0, /* slot not used (e.g. the request failed validation) */
   CRA_XFER_READY,      /* easy configured, not yet added to the multi handle */
@@ -47,8 +55,8 @@ typedef struct cra_xfer {
                                     * when the lines are the same (curl_options.c) */
   const char *url;          /* p.url, only while eng:add sets the options
                              * (libcurl copies it; NULL after) */
-  CURLU *uh;                /* p.url parsed (CURLOPT_CURLU), pooled with the
-                             * easy handle; NULL until first used */
+  cra_urlh_t uh;            /* p.url parsed (CURLOPT_CURLU), pooled with the
+                             * easy handle; h NULL until first used */
   const char *method;       /* static string: "GET" / "POST" */
   cra_buf_t req_body;       /* POST body (CURLOPT_POSTFIELDS points here) */
   cra_buf_t body;           /* response body */
@@ -75,7 +83,7 @@ typedef struct cra_curl {
   CURLSH *share;            /* DNS cache + TLS session ids for all handles */
   CURL *pool[CRA_POOL_MAX];
   unsigned long long pool_profile[CRA_POOL_MAX]; /* 0: reset, else the options' ctx serial */
-  CURLU *pool_uh[CRA_POOL_MAX];                  /* the URL handle that went with pool[i] */
+  cra_urlh_t pool_uh[CRA_POOL_MAX];              /* the URL handle that went with pool[i] */
   int npool;
 } cra_curl_t;
 
@@ -97,6 +105,8 @@ CRA_HIDDEN void cra_curl_download(cra_xfer_t *x, int part_fd);
 /* After a finished download attempt: creates/truncates the file of an empty
  * 2xx body, handles a 416 "already complete", flushes and closes. */
 CRA_HIDDEN void cra_dl_close(cra_xfer_t *x);
+/* Frees a URL handle and its text; leaves it empty. */
+CRA_HIDDEN void cra_urlh_free(cra_urlh_t *u);
 /* Releases x's resources: a completed, fully read transfer's handle goes
  * back to the pool, others are cleaned up (pitfall 13). Does not free x. */
 CRA_HIDDEN void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x);
