@@ -128,7 +128,7 @@ for _, what in ipairs{ "ka1", "cv50" } do
     -- for each request, a few thousand instructions each.
     print(string.format("  libcurl alone is %.2fx raw libcurl: the same request from C (with the Accept, User-Agent"
       .. " and Accept-Encoding lines, the URL as a string) is %.2fx, the SDK's own use of libcurl %.2fx of that"
-      .. " (the multi handle and callbacks add, the URL handed over parsed takes off);"
+      .. " (the multi handle and callbacks add, the URL handed over parsed and the query sent as the request target take off);"
       .. " libcurl + JSON decode %.2fx, leaving %.0f instructions of the 2x budget for the core and Lua;"
       .. " the whole call is %.2fx the same request from C",
       split.libcurl / raw, raw_same / raw, split.libcurl / raw_same, (split.libcurl + split.json) / raw,
