@@ -111,6 +111,9 @@ static void cra_header_list(lua_State *L, cra_xfer_t *x, const char **lines, siz
  * redirect a target of its own, so both keep the query in the handle; so
  * does a URL whose path or query libcurl's parse would have changed or
  * rejected (a dot segment, a fragment, a space, control or non-ASCII byte). */
+/* The request target of an absolute http(s) `url` ("path?query") when its
+ * query may travel there, else NULL (no query, or bytes libcurl's parser
+ * would have changed or refused). */
 static const char *cra_url_target(const char *url) {
   const char *path, *s;
   int in_query = 0;
