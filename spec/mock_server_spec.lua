@@ -75,6 +75,17 @@ local function kapi(m, query, key)
   return request(m, "GET", "/v1/tiktok/influencer/list/analytics?" .. query, nil, h)
 end
 
+-- Moves the mock clock to one hour past the start of its next day. The mock
+-- clock follows the wall clock, so a test that counts on a one-minute rate
+-- window or a daily quota not turning over mid-test would fail when run near
+-- 00:00 UTC or across a minute boundary; from 01:00:00 it has an hour.
+local function clock_to_quiet_hour(m)
+  local _, j = request(m, "GET", "/_mock/clock")
+  local now = assert(tonumber(j.now), "GET /_mock/clock has no now")
+  local code = request(m, "POST", "/_mock/clock", string.format('{"advance": %.3f}', 86400 - now % 86400 + 3600))
+  assert.equal(200, code)
+end
+
 local function keyset(t)
   local ks = {}
   for k in pairs(t) do ks[#ks + 1] = k end
@@ -722,6 +733,7 @@ describe("creatorapi-mock", function()
 
   describe("rate limits", function()
     it("limits cv_live_ratelimit5_0001 to 5 requests per minute", function()
+      clock_to_quiet_hour(m)
       for _ = 1, 5 do assert.equal(200, (search(m, { size = 1 }, "cv_live_ratelimit5_0001"))) end
       local code, j, _, h = search(m, { size = 1 }, "cv_live_ratelimit5_0001")
       assert.equal(429, code)
@@ -870,6 +882,7 @@ describe("creatorapi-mock command-line limits and TLS", function()
   it("applies --rate-limit, --daily-quota and --credits", function()
     local m = start_mock("--rate-limit 3 --daily-quota 4 --credits 10")
     local ok, err = pcall(function()
+      clock_to_quiet_hour(m)
       local _, j = search(m, { size = 2, service_level = "S1" })
       assert.equal(3, j.meta.quota_remaining)
       assert.equal(8, j.meta.credits_remaining)
