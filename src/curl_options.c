@@ -91,45 +91,28 @@ static void cra_header_list(lua_State *L, cra_xfer_t *x, const char **lines, siz
   }
 }
 
-/* The request URL. CURLOPT_URL alone makes libcurl parse the string and
- * print it back normalized on every transfer (about a seventh of a keep-alive
- * GET's instructions); handed over parsed (CURLOPT_CURLU, a handle reused with
- * the easy handle), it skips both. CURLOPT_URL is set too: libcurl keeps it
- * as the effective URL, which a relative redirect is resolved against. Only
- * an absolute http(s) URL is parsed here (a parse then replaces every part
- * of the handle); anything else, or a URL the parser rejects, goes to libcurl
- * as a string, which reports the error as it always did.
- *
- * With no proxy and no redirect to follow, the query goes in the request
- * target instead (CURLOPT_REQUEST_TARGET "path?query", copied into the request
- * line as it is) and the handle holds the URL without it. libcurl 7.x prints
- * "path?query" byte by byte twice a request otherwise (for HTTP
- * authentication, which the SDK never asks for, and into the request line),
- * and the query-less URL, the same for every call of an endpoint, is parsed
- * once per pooled handle, not once a call (x->uh.text). A proxy needs the
- * whole URL in the handle (the request line is the absolute URL) and a
- * redirect a target of its own, so both keep the query in the handle; so
- * does a URL whose path or query libcurl's parse would have changed or
- * rejected (a dot segment, a fragment, a space, control or non-ASCII byte). */
+#if CRA_HAVE_CURLU
 /* The request target of an absolute http(s) `url` ("path?query") when its
- * query may travel there, else NULL (no query, or bytes libcurl's parser
- * would have changed or refused). */
-static const char *cra_url_target(const char *url) {
+ * query may travel there, with *query at its '?'; else NULL (no query, or
+ * bytes libcurl's parser would have changed or refused). One pass. */
+static const char *cra_url_target(const char *url, const char **query) {
   const char *path, *s;
-  int in_query = 0;
   size_t skip = strncasecmp(url, "https://", 8) == 0 ? 8 : 7;
+  *query = NULL;
   path = strpbrk(url + skip, "/?#");
-  if (path == NULL || *path != '/' || strchr(path, '?') == NULL) return NULL;
+  if (path == NULL || *path != '/') return NULL;
   for (s = path; *s != '\0'; s++) {
     unsigned char b = (unsigned char)*s;
     if (b <= 0x20 || b >= 0x7f || b == '#') return NULL;
-    if (b == '?') in_query = 1;
-    else if (b == '/' && s[1] == '.' && !in_query) return NULL; /* a dot segment */
+    if (b == '?') {
+      if (*query == NULL) *query = s;
+    } else if (b == '/' && s[1] == '.' && *query == NULL) {
+      return NULL; /* a dot segment */
+    }
   }
-  return path;
+  return *query != NULL ? path : NULL;
 }
 
-#if CRA_HAVE_CURLU
 /* x->uh holds the first `len` bytes of `url`: parsed when they differ from
  * what it holds, else taken as it is. Returns 0 when libcurl's parser
  * rejects them. */
@@ -151,12 +134,33 @@ static int cra_urlh_hold(lua_State *L, cra_xfer_t *x, const char *url, size_t le
 }
 #endif
 
+/* The request URL. CURLOPT_URL alone makes libcurl parse the string and
+ * print it back normalized on every transfer (about a seventh of a keep-alive
+ * GET's instructions); handed over parsed (CURLOPT_CURLU, a handle reused with
+ * the easy handle), it skips both. CURLOPT_URL is set too: libcurl keeps it
+ * as the effective URL, which a relative redirect is resolved against. Only
+ * an absolute http(s) URL is parsed here (a parse then replaces every part
+ * of the handle); anything else, or a URL the parser rejects, goes to libcurl
+ * as a string, which reports the error as it always did.
+ *
+ * With no proxy and no redirect to follow, the query goes in the request
+ * target instead (CURLOPT_REQUEST_TARGET "path?query", copied into the request
+ * line as it is) and the handle holds the URL without it. libcurl 7.x prints
+ * "path?query" byte by byte twice a request otherwise (for HTTP
+ * authentication, which the SDK never asks for, and into the request line),
+ * and the query-less URL, the same for every call of an endpoint, is parsed
+ * once per pooled handle, not once a call (x->uh.text). A proxy needs the
+ * whole URL in the handle (the request line is the absolute URL) and a
+ * redirect a target of its own, so both keep the query in the handle; so
+ * does a URL whose path or query libcurl's parse would have changed or
+ * rejected (a dot segment, a fragment, a space, control or non-ASCII byte). */
 static void cra_set_url(lua_State *L, cra_ctx_t *c, CURL *e, cra_xfer_t *x, int follow) {
   curl_easy_setopt(e, CURLOPT_URL, x->url);
 #if CRA_HAVE_CURLU
   if (strncasecmp(x->url, "http://", 7) == 0 || strncasecmp(x->url, "https://", 8) == 0) {
-    const char *target = follow || c->proxy != NULL || c->proxy_env ? NULL : cra_url_target(x->url);
-    size_t len = target != NULL ? (size_t)(strchr(target, '?') - x->url) : strlen(x->url);
+    const char *query = NULL;
+    const char *target = follow || c->proxy != NULL || c->proxy_env ? NULL : cra_url_target(x->url, &query);
+    size_t len = target != NULL ? (size_t)(query - x->url) : strlen(x->url);
     if (cra_urlh_hold(L, x, x->url, len)) {
       curl_easy_setopt(e, CURLOPT_REQUEST_TARGET, target); /* NULL: from the handle */
       curl_easy_setopt(e, CURLOPT_CURLU, x->uh.h);
