@@ -7,11 +7,24 @@ local M = {}
 local HERE = (debug.getinfo(1, "S").source:match("^@(.*)/[^/]*$")) or "spec/support"
 M.SERVER = HERE .. "/raw_http_server.lua"
 
+-- Ports this process has handed out. The kernel may give a port it just
+-- released to the next bind(0), so two free_port() calls in a row (say, nginx's
+-- plain port and its TLS port) could name the same port: never hand one out twice.
+local given = {}
+
+--- A port on 127.0.0.1 nothing listens on now, never one returned before.
 function M.free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
+  for _ = 1, 100 do
+    local s = assert(socket.bind("127.0.0.1", 0))
+    local _, port = s:getsockname()
+    s:close()
+    port = tonumber(port)
+    if not given[port] then
+      given[port] = true
+      return port
+    end
+  end
+  error("free_port: the kernel keeps handing out ports already given")
 end
 
 function M.wait_port(port, secs)

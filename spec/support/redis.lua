@@ -6,13 +6,7 @@
 --   r:cli("FLUSHALL"); r:stop()
 local M = {}
 
-local function free_port()
-  local socket = require "socket"
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local free_port = require("support.peer").free_port
 
 local function bin()
   return os.getenv("CREATORAPI_REDIS_SERVER") or "redis-server"
