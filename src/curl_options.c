@@ -117,20 +117,13 @@ static const char *cra_url_target(const char *url, const char **query) {
  * what it holds, else taken as it is. Returns 0 when libcurl's parser
  * rejects them. */
 static int cra_urlh_hold(lua_State *L, cra_xfer_t *x, const char *url, size_t len) {
-  char *text;
   if (x->uh.text != NULL && strncmp(x->uh.text, url, len) == 0 && x->uh.text[len] == '\0') return 1;
-  free(x->uh.text);
-  x->uh.text = NULL;
   if (x->uh.h == NULL && (x->uh.h = curl_url()) == NULL) luaL_error(L, "creatorapi: out of memory");
-  if ((text = (char *)malloc(len + 1)) == NULL) luaL_error(L, "creatorapi: out of memory");
-  memcpy(text, url, len);
-  text[len] = '\0';
-  if (curl_url_set(x->uh.h, CURLUPART_URL, text, 0) != CURLUE_OK) {
-    free(text);
-    return 0;
-  }
-  x->uh.text = text;
-  return 1;
+  if (!cra_store(&x->uh.text, url, len)) luaL_error(L, "creatorapi: out of memory");
+  if (curl_url_set(x->uh.h, CURLUPART_URL, x->uh.text, 0) == CURLUE_OK) return 1;
+  free(x->uh.text); /* rejected: nothing to reuse, parse again next time */
+  x->uh.text = NULL;
+  return 0;
 }
 #endif
 

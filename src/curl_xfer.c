@@ -177,8 +177,7 @@ void cra_xfer_release(cra_curl_t *t, cra_xfer_t *x) {
 #endif
       t->pool_uh[t->npool] = x->uh;
       t->pool[t->npool++] = x->easy;
-      x->uh.h = NULL;
-      x->uh.text = NULL;
+      x->uh = (cra_urlh_t){NULL, NULL}; /* moved to the pool */
     } else {
       curl_easy_cleanup(x->easy);
     }
@@ -221,8 +220,7 @@ CURL *cra_curl_easy(cra_curl_t *t, cra_xfer_t *x, size_t max_body, unsigned long
     t->npool--;
     e = t->pool[t->npool];
     x->uh = t->pool_uh[t->npool];
-    t->pool_uh[t->npool].h = NULL;
-    t->pool_uh[t->npool].text = NULL;
+    t->pool_uh[t->npool] = (cra_urlh_t){NULL, NULL}; /* moved to x */
     x->configured = profile != 0 && t->pool_profile[t->npool] == profile;
     if (!x->configured && t->pool_profile[t->npool] != 0) curl_easy_reset(e);
   } else {
